@@ -16,15 +16,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 import aiohttp
 
 from omofake.errors import JobFailed, OmoError, ProtocolError, SolveTimeout
-
-if TYPE_CHECKING:
-    # typing.Self is 3.11+; the annotation is never evaluated at runtime.
-    from typing_extensions import Self
 
 __all__ = ["JobResult", "OmoClient", "encode_image", "encode_images"]
 
@@ -121,7 +117,9 @@ class OmoClient:
         self._session = session
         self._owns_session = session is None
 
-    async def __aenter__(self) -> Self:
+    # Not typing.Self: it is 3.11+ (we support 3.10), and ruff flags a
+    # typing_extensions import or not depending on the target it infers.
+    async def __aenter__(self) -> OmoClient:  # noqa: PYI034
         return self
 
     async def __aexit__(
