@@ -163,9 +163,7 @@ class OmoClient:
         }
         if input is not None:
             data["input"] = input
-        answer = await self._post(
-            "createJob", {"api_token": self.api_token, "data": data}
-        )
+        answer = await self._post("createJob", {"api_token": self.api_token, "data": data})
         job_id = answer.body.get("job_id")
         # bool is an int subclass; a "true" job id is not a job id.
         if not isinstance(job_id, int) or isinstance(job_id, bool):
@@ -174,9 +172,7 @@ class OmoClient:
 
     async def get_job_result(self, job_id: int) -> JobResult:
         """Ask once for the state of ``job_id``; never waits or retries."""
-        answer = await self._post(
-            "getJobResult", {"api_token": self.api_token, "job_id": job_id}
-        )
+        answer = await self._post("getJobResult", {"api_token": self.api_token, "job_id": job_id})
         status = answer.body.get("status")
         result = answer.body.get("result")
         if status not in _STATUSES:
@@ -213,9 +209,7 @@ class OmoClient:
         _check_timing(interval, limit)
         # Monotonic, so a wall-clock jump (NTP, DST) neither ends nor extends the wait.
         deadline = time.monotonic() + limit
-        job_id = await self.create_job(
-            type_job_id, image_base64, input, images=images, **extra
-        )
+        job_id = await self.create_job(type_job_id, image_base64, input, images=images, **extra)
         while True:
             job = await self.get_job_result(job_id)
             if job.status == "success":

@@ -59,8 +59,6 @@ class ProtocolError(OmoError):
     """
 
     def __init__(self, reason: str, status: int, snippet: str) -> None:
-        super().__init__(
-            f"HTTP {status}: {reason}; body starts with {snippet!r}", status
-        )
+        super().__init__(f"HTTP {status}: {reason}; body starts with {snippet!r}", status)
         self.reason = reason
         self.snippet = snippet

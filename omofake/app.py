@@ -1,0 +1,125 @@
+"""The HTTP face of the fake: an aiohttp application over a :class:`FakeService`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from omofake import messages
+from omofake.contract import Violation
+from omofake.journal import Exchange, Journal, now_utc
+from omofake.registry import Endpoint
+from omofake.service import Answer, FakeService, api_error, parse_body
+
+log = logging.getLogger("omofake")
+
+DEFAULT_MAX_BODY = 20 * 1024 * 1024
+SERVICE_KEY = web.AppKey("omofake.service", FakeService)
+JOURNAL_KEY = web.AppKey("omofake.journal", Journal)
+MAX_BODY_KEY = web.AppKey("omofake.max_body", int)
+ROUTES: dict[str, Endpoint] = {"/api/createJob": "createJob", "/api/getJobResult": "getJobResult"}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def create_app(
+    service: FakeService, journal: Journal, *, max_body: int = DEFAULT_MAX_BODY
+) -> web.Application:
+    """The application answering both endpoints; bodies above ``max_body`` bytes get a 413."""
+    app = web.Application(client_max_size=max_body, middlewares=[_json_errors])
+    app[SERVICE_KEY] = service
+    app[JOURNAL_KEY] = journal
+    app[MAX_BODY_KEY] = max_body
+    for path, endpoint in ROUTES.items():
+        app.router.add_post(path, _endpoint_handler(endpoint))
+    return app
+
+
+def _endpoint_handler(endpoint: Endpoint) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        service = request.app[SERVICE_KEY]
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            limit = request.app[MAX_BODY_KEY]
+            answer = api_error(messages.BODY_TOO_LARGE.format(limit=limit), status=413)
+            return _send(request, endpoint, None, answer)
+        body, not_json = parse_body(raw, endpoint)
+        if not_json is not None:
+            answer = service.refuse(endpoint, not_json.message, violations=(not_json,))
+        elif endpoint == "createJob":
+            answer = service.create_job(body)
+        else:
+            answer = service.get_job_result(body)
+        if answer.delay > 0:
+            await asyncio.sleep(answer.delay)
+        return _send(request, endpoint, body, answer)
+
+    handle.__name__ = endpoint
+    return handle
+
+
+def _send(
+    request: web.Request,
+    endpoint: str | None,
+    body: Any,
+    answer: Answer,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    request.app[JOURNAL_KEY].add(
+        Exchange(
+            endpoint,
+            request.method,
+            request.path,
+            body,
+            answer.body,
+            answer.status,
+            now_utc(),
+            answer.violations,
+            answer.job_id,
+            answer.type_job_id,
+        )
+    )
+    return web.Response(
+        body=json.dumps(answer.body).encode(),
+        status=answer.status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer what never reaches an endpoint in the API's own error shape, keeping the status."""
+    try:
+        return await handler(request)
+    except web.HTTPMethodNotAllowed as exc:
+        message = messages.METHOD_NOT_ALLOWED.format(method=request.method, path=request.path)
+        return _unrouted(request, message, exc.status, "POST", {"Allow": "POST"})
+    except web.HTTPNotFound as exc:
+        message = messages.NOT_FOUND.format(method=request.method, path=request.path)
+        return _unrouted(request, message, exc.status, "POST /api/createJob or POST /api/getJobResult")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _unrouted(request, exc.reason + ".", exc.status, "a request the API answers")
+    except Exception as exc:  # the last line of defence: a bug must not cost the client its answer
+        log.exception("omofake failed on %s %s", request.method, request.path)
+        detail = f"{type(exc).__name__}: {exc}"
+        return web.json_response(
+            {"error": True, "message": messages.INTERNAL_ERROR.format(detail=detail)}, status=500
+        )
+
+
+def _unrouted(
+    request: web.Request, message: str, status: int, expected: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    violation = Violation(
+        request.path, "request", "$", expected, f"{request.method} {request.path}", "endpoint", message
+    )
+    return _send(request, None, None, api_error(message, status=status, violations=(violation,)), headers)

@@ -1,0 +1,229 @@
+"""The ``omofake`` command: ``serve`` the fake API (other commands join it as they are added)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from omofake import __version__
+from omofake.app import DEFAULT_MAX_BODY
+from omofake.journal import Exchange, mask_token
+from omofake.server import FakeServer
+
+log = logging.getLogger("omofake.serve")
+
+#: How many exchanges a long-running server keeps in memory (the record file keeps them all).
+SERVE_JOURNAL_SIZE = 1000
+
+
+class CliError(Exception):
+    """A problem with the command line or its input: printed without a traceback, exit 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        run: Callable[[argparse.Namespace], int] = args.run
+        code = run(args)
+    except CliError as exc:
+        print(f"omofake: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="omofake",
+        description="A fake OMOcaptcha API for tests: serve it, check traffic against its contract.",
+    )
+    parser.add_argument("--version", action="version", version=f"omofake {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    add_serve(commands)
+    return parser
+
+
+Subparsers = Any  # argparse's _SubParsersAction is private
+
+
+def add_serve(commands: Subparsers) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the fake API server until Ctrl-C",
+        description="Run the fake OMOcaptcha API. Prints the URL once it accepts connections, "
+        "and one line per request (tokens masked) to standard error.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=_port, default=8765, help="port to bind, 0 for a free one (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--latency",
+        type=_latency,
+        metavar="SECONDS[:MAX]",
+        help="seconds added before each answer, or a MIN:MAX range",
+    )
+    serve.add_argument(
+        "--running-polls",
+        type=_non_negative(int),
+        metavar="N",
+        help="polls that answer 'running' before a job is done (default: 0)",
+    )
+    serve.add_argument(
+        "--solve-after",
+        type=_non_negative(float),
+        metavar="SECONDS",
+        help="seconds after creation before a job is done (default: 0)",
+    )
+    serve.add_argument(
+        "--fail-rate",
+        type=_probability,
+        metavar="P",
+        help="probability, 0 to 1, that a job ends in 'fail' (default: 0)",
+    )
+    serve.add_argument("--seed", type=int, help="make job ids and results the same run to run")
+    serve.add_argument(
+        "--token",
+        action="append",
+        dest="tokens",
+        metavar="TOKEN",
+        help="accept only this api_token (repeat for several; default: any non-empty token)",
+    )
+    serve.add_argument(
+        "--strict",
+        action="store_true",
+        help="require the documented forms: type_job_id as text, job_id as a number",
+    )
+    serve.add_argument(
+        "--max-body",
+        type=_non_negative(int),
+        default=DEFAULT_MAX_BODY,
+        metavar="BYTES",
+        help="largest request body accepted, larger ones get 413 (default: %(default)s)",
+    )
+    serve.add_argument("--quiet", action="store_true", help="do not log each request")
+    serve.set_defaults(run=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    knobs = {
+        name: value
+        for name, value in {
+            "latency": args.latency,
+            "running_polls": args.running_polls,
+            "solve_after": args.solve_after,
+            "fail_rate": args.fail_rate,
+        }.items()
+        if value is not None
+    }
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    server = FakeServer(
+        args.host,
+        args.port,
+        seed=args.seed,
+        strict=args.strict,
+        tokens=args.tokens,
+        max_body=args.max_body,
+        journal_size=SERVE_JOURNAL_SIZE,
+        **_extra_server_args(args),
+        **knobs,
+    )
+    if not args.quiet:
+        server.journal.listeners.append(log_exchange)
+    return asyncio.run(_serve(server))
+
+
+def _extra_server_args(args: argparse.Namespace) -> dict[str, Any]:
+    """Server arguments that other commands' flags add to ``serve`` (none yet)."""
+    return {}
+
+
+async def _serve(server: FakeServer) -> int:
+    try:
+        await server.start_async()
+    except OSError as exc:
+        raise CliError(f"cannot listen on {server.host}:{server.port}: {exc.strerror or exc}") from exc
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # The URL on stdout, flushed, is the readiness signal scripts wait for.
+    print(server.url, flush=True)
+    log.info("omofake serving the OMOcaptcha API at %s/api (Ctrl-C to stop)", server.url)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop_async()
+        log.info("omofake stopped after %d request(s)", len(server.journal))
+    return 0
+
+
+def log_exchange(exchange: Exchange) -> None:
+    request: dict[str, Any] = exchange.request if isinstance(exchange.request, dict) else {}
+    data: dict[str, Any] = request["data"] if isinstance(request.get("data"), dict) else {}
+    parts = [
+        f"{exchange.method} {exchange.path} {exchange.status}",
+        f"token={mask_token(request.get('api_token'))}",
+    ]
+    if exchange.type_job_id is not None or "type_job_id" in data:
+        parts.append(f"type={exchange.type_job_id or data.get('type_job_id')}")
+    if exchange.job_id is not None:
+        parts.append(f"job={exchange.job_id}")
+    response = exchange.response
+    parts.append(str(response.get("message") or response.get("status")))
+    log.info(" ".join(parts))
+
+
+def _port(text: str) -> int:
+    value: int = _non_negative(int)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, not {text}")
+    return value
+
+
+def _non_negative(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a {kind.__name__} of 0 or more, not {text!r}"
+            ) from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__} of 0 or more, not {text!r}")
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def _probability(text: str) -> float:
+    value: float = _non_negative(float)(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"a probability is 0 to 1, not {text}")
+    return value
+
+
+def _latency(text: str) -> float | tuple[float, float]:
+    low, _, high = text.partition(":")
+    seconds = _non_negative(float)
+    if not high:
+        return float(seconds(low))
+    bounds = (float(seconds(low)), float(seconds(high)))
+    if bounds[0] > bounds[1]:
+        raise argparse.ArgumentTypeError(f"the latency range {text} has its minimum above its maximum")
+    return bounds
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

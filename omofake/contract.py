@@ -1,0 +1,298 @@
+"""Checks of requests and responses against the documented contract (the schema files).
+
+A :class:`Violation` says where a body breaks the contract (endpoint, JSON path), what the
+contract expects there and what was found, and carries the message the fake answers for it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import ValidationError
+from jsonschema.exceptions import best_match
+
+from omofake import messages
+from omofake.catalogue import CATALOGUE
+from omofake.registry import ENDPOINTS, Endpoint, request_validator, response_validator
+
+__all__ = [
+    "ContractError",
+    "Violation",
+    "assert_valid_request",
+    "assert_valid_response",
+    "format_violations",
+    "validate_request",
+    "validate_response",
+]
+
+_JSON_TYPES = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "object": "an object",
+    "array": "a list",
+    "boolean": "true or false",
+    "null": "null",
+}
+# The order in which a request's problems are answered: the one a client must fix first.
+_FIELD_ORDER = ("", "api_token", "data", "data.type_job_id", "data.input", "data.image_base64", "job_id")
+_KEYWORD_ORDER = ("type", "required", "enum", "minLength", "minimum", "pattern")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way a body breaks the documented contract."""
+
+    endpoint: str
+    direction: str  # "request" or "response"
+    path: str  # JSON path, e.g. "$.data.type_job_id"
+    expected: str
+    found: str
+    #: The JSON Schema keyword that failed ("required", "type", ...).
+    keyword: str
+    #: What the fake answers for this problem, in the vendor's style.
+    message: str
+
+    @property
+    def field(self) -> str:
+        """The path without the leading ``$.``, as messages name fields (``data.input``)."""
+        return self.path[2:] if self.path.startswith("$.") else ""
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.direction} {self.path}: expected {self.expected}, found {self.found}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "endpoint": self.endpoint,
+            "direction": self.direction,
+            "path": self.path,
+            "expected": self.expected,
+            "found": self.found,
+            "message": self.message,
+        }
+
+
+class ContractError(AssertionError):
+    """Raised by the ``assert_valid_*`` helpers; its text lists every violation."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = violations
+        super().__init__(format_violations(violations))
+
+
+def format_violations(violations: Iterable[Violation]) -> str:
+    lines = [f"  - {v}" for v in violations]
+    return f"{len(lines)} contract violation(s):\n" + "\n".join(lines)
+
+
+def validate_request(endpoint: Endpoint, body: Any) -> list[Violation]:
+    """Every way ``body`` breaks the request contract of ``endpoint``, most pressing first."""
+    _check_endpoint(endpoint)
+    errors = request_validator(endpoint).iter_errors(body)
+    return sorted(_violations(endpoint, "request", errors, body), key=_urgency)
+
+
+def validate_response(endpoint: Endpoint, body: Any, type_job_id: str | int | None = None) -> list[Violation]:
+    """Every way ``body`` breaks the response contract of ``endpoint``.
+
+    For getJobResult, ``type_job_id`` narrows the check to that job type's result format; without
+    it an answer passes when it is valid for some type.
+    """
+    _check_endpoint(endpoint)
+    type_id = None if type_job_id is None else str(type_job_id)
+    if type_id is not None and type_id not in CATALOGUE:
+        known = ", ".join(CATALOGUE)
+        return [
+            Violation(
+                endpoint,
+                "response",
+                "$",
+                f"a job of a known type ({known})",
+                f"type_job_id {type_id}",
+                "enum",
+                f"Unknown type_job_id {type_id}.",
+            )
+        ]
+    errors = response_validator(endpoint, type_id).iter_errors(body)
+    return _violations(endpoint, "response", errors, body)
+
+
+def assert_valid_request(endpoint: Endpoint, body: Any) -> None:
+    """Raise :class:`ContractError` listing every violation, if there is any."""
+    if violations := validate_request(endpoint, body):
+        raise ContractError(violations)
+
+
+def assert_valid_response(endpoint: Endpoint, body: Any, type_job_id: str | int | None = None) -> None:
+    """Raise :class:`ContractError` listing every violation, if there is any."""
+    if violations := validate_response(endpoint, body, type_job_id):
+        raise ContractError(violations)
+
+
+def _check_endpoint(endpoint: str) -> None:
+    if endpoint not in ENDPOINTS:
+        raise ValueError(f"unknown endpoint {endpoint!r}; the API has {' and '.join(ENDPOINTS)}")
+
+
+def _urgency(v: Violation) -> tuple[int, int]:
+    field = v.field if v.field in _FIELD_ORDER else None
+    keyword = v.keyword if v.keyword in _KEYWORD_ORDER else None
+    return (
+        _FIELD_ORDER.index(field) if field is not None else len(_FIELD_ORDER),
+        _KEYWORD_ORDER.index(keyword) if keyword is not None else len(_KEYWORD_ORDER),
+    )
+
+
+def _violations(
+    endpoint: str, direction: str, errors: Iterable[ValidationError], body: Any
+) -> list[Violation]:
+    found: dict[tuple[str, str], Violation] = {}
+    for error in errors:
+        for violation in _explain(endpoint, direction, error, body):
+            found.setdefault((violation.path, violation.keyword), violation)
+    # A value of the wrong type fails its other rules too ("23 is not one of '23'"): say only the type.
+    mistyped = {path for path, keyword in found if keyword == "type"}
+    return [v for (path, keyword), v in found.items() if keyword == "type" or path not in mistyped]
+
+
+def _explain(endpoint: str, direction: str, error: ValidationError, body: Any) -> Iterator[Violation]:
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        # Name the closest alternative's problem rather than "valid under none of them".
+        yield from _explain(endpoint, direction, best_match(error.context), body)
+        return
+    keyword = str(error.validator)
+    path = error.json_path
+    if keyword == "required":
+        instance = error.instance if isinstance(error.instance, Mapping) else {}
+        per_type = "then" in error.absolute_schema_path
+        for name in _listed(error.validator_value):
+            if name not in instance:
+                field_path = f"{path}.{name}"
+                yield Violation(
+                    endpoint,
+                    direction,
+                    field_path,
+                    "present",
+                    "missing",
+                    keyword,
+                    _required_message(field_path[2:], per_type, body),
+                )
+        return
+    expected = _expected(error)
+    found = _show(error.instance)
+    yield Violation(
+        endpoint,
+        direction,
+        path,
+        expected,
+        found,
+        keyword,
+        _message(path, keyword, error, expected, found, body),
+    )
+
+
+def _expected(error: ValidationError) -> str:
+    keyword, value, schema = error.validator, error.validator_value, error.schema
+    if keyword == "type":
+        kinds = value if isinstance(value, list) else [value]
+        return " or ".join(_JSON_TYPES.get(str(k), str(k)) for k in kinds)
+    if keyword == "enum":
+        return "one of " + ", ".join(json.dumps(v) for v in _listed(value))
+    if keyword == "const":
+        return json.dumps(value)
+    if keyword == "pattern":
+        description = schema.get("description") if isinstance(schema, Mapping) else None
+        return str(description or f"text matching {value}").rstrip(".")
+    if keyword == "minLength":
+        return "non-empty text" if value == 1 else f"text of at least {value} characters"
+    if keyword == "minimum":
+        return f"a number of at least {value}"
+    if keyword in ("propertyNames", "additionalProperties"):
+        return "no fields beyond the documented ones"
+    return str(error.message)
+
+
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=repr)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _type_of(body: Any) -> str | None:
+    data = body.get("data") if isinstance(body, Mapping) else None
+    type_id = data.get("type_job_id") if isinstance(data, Mapping) else None
+    return str(type_id) if isinstance(type_id, (str, int)) and not isinstance(type_id, bool) else None
+
+
+def _required_message(field: str, per_type: bool, body: Any) -> str:
+    if per_type:
+        return messages.MISSING_FIELD_FOR_TYPE.format(field=field, type_job_id=_type_of(body))
+    return messages.MISSING_FIELD.format(field=field)
+
+
+def _found_words(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the text {_show(value)}"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return f"the number {_show(value)}"
+    return _JSON_TYPES["object" if isinstance(value, Mapping) else "array"]
+
+
+def _message(path: str, keyword: str, error: ValidationError, expected: str, found: str, body: Any) -> str:
+    field = path[2:]
+    value = error.instance
+    if path == "$" and keyword == "type":
+        return messages.NOT_AN_OBJECT
+    if field == "data.type_job_id":
+        if keyword == "type" and isinstance(value, int) and not isinstance(value, bool):
+            return messages.TYPE_JOB_ID_NOT_TEXT.format(example=value, found=value)
+        if keyword == "enum":
+            return messages.UNKNOWN_SERVICE.format(found=found, known=", ".join(CATALOGUE))
+    if field == "job_id":
+        if keyword == "type":
+            return messages.JOB_ID_NOT_NUMBER.format(found=_found_words(value))
+        if keyword == "minimum":
+            return messages.JOB_NOT_FOUND.format(job_id=found)
+    if field == "data.image_base64" and keyword == "pattern":
+        return _image_message(str(value), _type_of(body))
+    if keyword == "type":
+        return messages.WRONG_TYPE.format(field=field, expected=expected, found=_found_words(value))
+    if keyword == "minLength":
+        return messages.EMPTY_FIELD.format(field=field)
+    return messages.INVALID_FIELD.format(field=field or "body", detail=f"expected {expected}, found {found}")
+
+
+def _image_message(value: str, type_id: str | None) -> str:
+    job_type = CATALOGUE.get(type_id or "")
+    parts = value.split("|")
+    if job_type is not None and len(parts) != job_type.images:
+        return messages.IMAGE_COUNT.format(
+            expected=_images(job_type.images),
+            roles="|".join(job_type.image_roles),
+            type_job_id=job_type.id,
+            found=_images(len(parts)),
+        )
+    bad = next((i for i, part in enumerate(parts, 1) if not _is_base64(part)), 1)
+    return messages.IMAGE_NOT_BASE64.format(index=bad, count=len(parts))
+
+
+def _images(count: int) -> str:
+    return "1 image" if count == 1 else f"{count} images"
+
+
+def _is_base64(part: str) -> bool:
+    # The schema pattern decided that some part is wrong; this only finds which one.
+    try:
+        return bool(part) and bool(base64.b64decode(part, validate=True))
+    except (binascii.Error, ValueError):
+        return False

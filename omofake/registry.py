@@ -1,0 +1,81 @@
+"""Where the JSON Schema files live, and their compiled validators.
+
+The files are the single source of truth: in a wheel they are packaged as ``omofake/schemas/``;
+in a source checkout (or an editable install) they are read from ``schemas/`` at the top of the
+repository.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+if sys.version_info >= (3, 11):
+    from importlib.resources.abc import Traversable
+else:
+    from importlib.abc import Traversable
+
+Endpoint = Literal["createJob", "getJobResult"]
+Direction = Literal["request", "response"]
+
+ENDPOINTS: tuple[Endpoint, ...] = ("createJob", "getJobResult")
+SCHEMA_NAMES: tuple[str, ...] = tuple(
+    f"{endpoint}.{direction}" for endpoint in ENDPOINTS for direction in ("request", "response")
+)
+
+
+def schema_dir() -> Traversable:
+    """The folder holding the schema files, packaged or in the source tree."""
+    packaged = files("omofake") / "schemas"
+    if packaged.is_dir():
+        return packaged
+    source = Path(__file__).resolve().parent.parent / "schemas"
+    if source.is_dir():
+        return source
+    raise FileNotFoundError(
+        "omofake's schema files are missing: neither omofake/schemas/ in the installed package "
+        f"nor {source} exists. Reinstall omofake."
+    )
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """One schema file by name, e.g. ``"createJob.request"``."""
+    if name not in SCHEMA_NAMES:
+        raise KeyError(f"no schema named {name!r}; known: {', '.join(SCHEMA_NAMES)}")
+    with (schema_dir() / f"{name}.json").open("rb") as fh:
+        schema: dict[str, Any] = json.load(fh)
+    return schema
+
+
+@cache
+def registry() -> Registry[Any]:
+    return Registry().with_resources(
+        (load_schema(name)["$id"], Resource.from_contents(load_schema(name))) for name in SCHEMA_NAMES
+    )
+
+
+@cache
+def validator(name: str, pointer: str = "") -> Draft202012Validator:
+    """A compiled validator for a schema file, or for the subschema at a JSON pointer in it."""
+    schema = load_schema(name)
+    target: dict[str, Any] = {"$ref": f"{schema['$id']}#{pointer}"} if pointer else schema
+    return Draft202012Validator(target, registry=registry())
+
+
+def request_validator(endpoint: Endpoint) -> Draft202012Validator:
+    return validator(f"{endpoint}.request")
+
+
+def response_validator(endpoint: Endpoint, type_job_id: str | None = None) -> Draft202012Validator:
+    """The response schema; for getJobResult narrowed to one job type's answers when it is known."""
+    if endpoint == "getJobResult" and type_job_id is not None:
+        return validator("getJobResult.response", f"/$defs/byType/{type_job_id}")
+    return validator(f"{endpoint}.response")

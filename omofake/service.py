@@ -1,0 +1,203 @@
+"""What the API does with a request, apart from HTTP: checks, tokens, forced errors, jobs.
+
+The HTTP layer (:mod:`omofake.app`) parses bodies and sends answers; everything the API
+decides is decided here, so it can be reused and tested without a socket.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from omofake import messages
+from omofake.behaviour import SERVER_KNOBS, Behaviour, BehaviourTable, Latency
+from omofake.clock import Clock
+from omofake.contract import Violation, validate_request
+from omofake.jobs import JobStore
+from omofake.registry import Endpoint
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to send back, and what the journal should know about it."""
+
+    body: dict[str, Any]
+    status: int = 200
+    delay: float = 0.0
+    violations: tuple[Violation, ...] = ()
+    job_id: int | None = None
+    type_job_id: str | None = None
+
+
+def api_error(message: str, *, status: int = 200, delay: float = 0.0, **extra: Any) -> Answer:
+    # The real service answers API errors with HTTP 200; only transport problems change it.
+    return Answer({"error": True, "message": message}, status=status, delay=delay, **extra)
+
+
+def parse_body(raw: bytes, endpoint: str) -> tuple[Any, Violation | None]:
+    """The JSON body, or what is wrong with one that is not JSON."""
+    try:
+        return json.loads(raw, parse_constant=_reject_constant), None
+    except (ValueError, RecursionError):
+        found = "an empty body" if not raw.strip() else "text that is not JSON"
+        return None, Violation(
+            endpoint, "request", "$", "a JSON object", found, "json", messages.INVALID_JSON
+        )
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _pick_delay(latency: Latency) -> float:
+    if isinstance(latency, tuple):
+        return random.uniform(*latency)
+    return latency
+
+
+class FakeService:
+    """The fake OMOcaptcha API: its settings, its jobs and how it answers the two endpoints."""
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        strict: bool = False,
+        tokens: Collection[str] | None = None,
+        clock: Clock | None = None,
+        **knobs: Any,
+    ) -> None:
+        self._base = {"seed": seed, "strict": strict, "tokens": tokens, **knobs}
+        self.behaviours = BehaviourTable()
+        self.store = JobStore(seed) if clock is None else JobStore(seed, clock)
+        self.strict = strict
+        self.tokens: frozenset[str] | None = None
+        self.reset()
+
+    # Settings
+
+    def configure(self, **knobs: Any) -> None:
+        """Change behaviour; see :class:`omofake.behaviour.Knobs` for the keywords."""
+        job_type, times = knobs.pop("job_type", None), knobs.pop("times", None)
+        server = {k: knobs.pop(k) for k in list(knobs) if k in SERVER_KNOBS}
+        if server and (job_type is not None or times is not None):
+            raise ValueError(f"{', '.join(server)} apply to the whole server, not to a job_type or times")
+        self.behaviours.set(knobs, job_type=job_type, times=times)
+        if "strict" in server:
+            self.strict = bool(server["strict"])
+        if "tokens" in server:
+            self.tokens = _check_tokens(server["tokens"])
+        if "seed" in server:
+            self.store.reseed(server["seed"])
+
+    def reset(self) -> None:
+        """Forget jobs and configuration: back to the settings the service was made with."""
+        base = dict(self._base)
+        self.strict = bool(base.pop("strict"))
+        self.tokens = _check_tokens(base.pop("tokens"))
+        self.store.reset(base.pop("seed"))
+        self.behaviours.clear()
+        self.behaviours.set(base)
+
+    def accepts(self, token: str) -> bool:
+        return bool(token) if self.tokens is None else token in self.tokens
+
+    # Endpoints
+
+    def create_job(self, body: Any) -> Answer:
+        found, body, problem = self._check("createJob", body)
+        if problem is not None:
+            return problem
+        data = body["data"]
+        type_id = data["type_job_id"]
+        behaviour = self.behaviours.for_new_job(type_id)
+        delay = _pick_delay(behaviour.create_latency)
+        if behaviour.create_error is not None:
+            return api_error(behaviour.create_error, delay=delay, violations=found, type_job_id=type_id)
+        job = self.store.create(
+            type_id, behaviour, input=data.get("input"), images=data["image_base64"].count("|") + 1
+        )
+        return Answer(
+            {"error": False, "job_id": job.id, "message": messages.CREATE_SUCCESS},
+            delay=delay,
+            violations=found,
+            job_id=job.id,
+            type_job_id=type_id,
+        )
+
+    def get_job_result(self, body: Any) -> Answer:
+        found, body, problem = self._check("getJobResult", body)
+        if problem is not None:
+            return problem
+        job_id: int = body["job_id"]
+        job = self.store.get(job_id)
+        behaviour = self.behaviours.for_unknown_job() if job is None else job.behaviour
+        delay = _pick_delay(behaviour.result_latency)
+        if job is None:
+            return api_error(messages.JOB_NOT_FOUND.format(job_id=job_id), delay=delay, violations=found)
+        if behaviour.result_error is not None:
+            # A forced error is not a poll: the job does not move on.
+            return api_error(
+                behaviour.result_error,
+                delay=delay,
+                violations=found,
+                job_id=job_id,
+                type_job_id=job.type_job_id,
+            )
+        self.store.poll(job_id)
+        return Answer(job.answer(), delay=delay, violations=found, job_id=job_id, type_job_id=job.type_job_id)
+
+    def _check(self, endpoint: Endpoint, body: Any) -> tuple[tuple[Violation, ...], Any, Answer | None]:
+        """Contract violations as sent, the body to act on, and the error answer if any.
+
+        Problems are answered in the order a client has to fix them: the body, the token, and
+        then the rest. Outside strict mode the forms real clients send (``type_job_id`` 23,
+        ``job_id`` "123") are read as the documented ones, but still reported as violations.
+        """
+        found = tuple(validate_request(endpoint, body))
+        effective = found
+        if found and not self.strict:
+            lenient = _documented_form(body)
+            if lenient is not body:
+                body, effective = lenient, tuple(validate_request(endpoint, lenient))
+        if effective and effective[0].field in ("", "api_token"):
+            message = effective[0].message
+        elif not self.accepts(body["api_token"]):
+            message = messages.INVALID_TOKEN
+        elif effective:
+            message = effective[0].message
+        else:
+            return found, body, None
+        return found, body, self.refuse(endpoint, message, violations=found)
+
+    def refuse(self, endpoint: Endpoint, message: str, **extra: Any) -> Answer:
+        """An API error for a request that names no job, after the global latency."""
+        behaviour: Behaviour = self.behaviours.for_unknown_job()
+        latency = behaviour.create_latency if endpoint == "createJob" else behaviour.result_latency
+        return api_error(message, delay=_pick_delay(latency), **extra)
+
+
+def _documented_form(body: Any) -> Any:
+    """The body with the undocumented but common forms rewritten; the same object if none."""
+    if not isinstance(body, Mapping):
+        return body
+    data = body.get("data")
+    if isinstance(data, Mapping) and type(data.get("type_job_id")) is int:
+        return {**body, "data": {**data, "type_job_id": str(data["type_job_id"])}}
+    job_id = body.get("job_id")
+    if isinstance(job_id, str) and job_id.isascii() and job_id.isdigit():
+        return {**body, "job_id": int(job_id)}
+    return body
+
+
+def _check_tokens(tokens: Any) -> frozenset[str] | None:
+    if tokens is None:
+        return None
+    if isinstance(tokens, str) or not all(isinstance(t, str) and t for t in tokens):
+        raise ValueError(
+            f"tokens must be a collection of non-empty strings, such as ['test-token'], not {tokens!r}"
+        )
+    return frozenset(tokens)
