@@ -1,14 +1,331 @@
-"""pytest plugin for omofake (registered through the ``pytest11`` entry point ``omofake``).
+"""pytest plugin: a running fake OMOcaptcha API in every test, with one line.
 
-Work in progress: the fixtures, marker and options land in the next commits.
+Installing omofake is all it takes: pytest loads this module through the ``pytest11`` entry
+point ``omofake``.
+
+Fixtures
+    ``omofake_server``
+        A running :class:`~omofake.FakeServer`, fresh for each test: one server per session
+        (per xdist worker), reset before every test, as pytest-httpserver does.
+    ``omofake_url``
+        Its API base URL, ``http://127.0.0.1:PORT/api``.
+    ``omofake_token``
+        The API token :data:`omofake_client` sends (override it to use another one).
+    ``omofake_client``
+        An async :class:`~omofake.client.OmoClient` pointed at the fake, closed after the test.
+        Defined as a pytest-asyncio fixture when pytest-asyncio is installed (pytest-aiohttp
+        builds on it too), else as a plain async fixture for plugins that run those (anyio).
+    ``omofake_session_server``
+        The shared server itself, never reset: for session-scoped fixtures that need its URL.
+
+Marker
+    ``@pytest.mark.omofake(**knobs)`` takes the keywords of :meth:`FakeServer.configure` and
+    applies them before the test, in reading order: module, class, then function markers, and
+    stacked markers top to bottom, so the marker closest to the test wins.
+
+Options (command line, or the ini file without the dashes)
+    ``--omofake-seed N``
+        Reproducible job ids and results.
+    ``--omofake-strict``
+        Only the documented field types are accepted.
+    ``--omofake-contract``
+        A test fails if the code under test sent the fake any request that breaks the
+        documented contract; the failure lists each violation.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
 import pytest
+
+from omofake.client import OmoClient
+from omofake.contract import Violation
+from omofake.journal import Exchange
+from omofake.server import FakeServer
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - exercised by environments without pytest-asyncio
+    pytest_asyncio = None  # type: ignore[assignment]
+
+__all__ = [
+    "CLIENT_POLL_INTERVAL",
+    "CLIENT_TIMEOUT",
+    "DEFAULT_TOKEN",
+    "Settings",
+    "describe_violations",
+    "omofake_client",
+    "omofake_server",
+    "omofake_session_server",
+    "omofake_token",
+    "omofake_url",
+]
+
+#: The token ``omofake_client`` sends unless ``omofake_token`` is overridden. The fake accepts
+#: any non-empty token unless the test configures ``tokens=[...]``.
+DEFAULT_TOKEN = "omofake-test-token"
+#: Seconds between polls of ``omofake_client.solve``: the real API asks for 2 s, but the fake
+#: answers at once, and a test should not sleep.
+CLIENT_POLL_INTERVAL = 0.01
+#: Seconds ``omofake_client.solve`` waits for a job: long enough for any configured
+#: ``running_polls``, short enough that a job that never finishes fails the test quickly.
+CLIENT_TIMEOUT = 10.0
+
+MARKER = "omofake"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The plugin's options, as read from the command line and the ini file."""
+
+    seed: int | None = None
+    strict: bool = False
+    contract: bool = False
+
+
+_SETTINGS = pytest.StashKey[Settings]()
+_STATE = pytest.StashKey["_TestState"]()
+
+
+@dataclass
+class _TestState:
+    """What the contract check needs to know about one test."""
+
+    server: FakeServer
+    contract: bool
+    #: How many of the journal's violations have already been reported for this test.
+    reported: int = 0
+
+    def unreported(self) -> list[tuple[Exchange, Violation]]:
+        found = self.server.requests.violations
+        fresh, self.reported = found[self.reported :], len(found)
+        return fresh
+
+
+# Options
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("omofake", "omofake (fake OMOcaptcha API)")
+    group.addoption(
+        "--omofake-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed the fake's job ids and results, so every run gives the same ones (ini: omofake_seed)",
+    )
+    # The flags default to None, not False, so that leaving them out defers to the ini file.
+    group.addoption(
+        "--omofake-strict",
+        action="store_true",
+        default=None,
+        help="refuse requests that send undocumented field types, such as type_job_id 23 "
+        "(ini: omofake_strict)",
+    )
+    group.addoption(
+        "--omofake-contract",
+        action="store_true",
+        default=None,
+        help="fail a test whose code sent the fake a request that breaks the documented "
+        "contract (ini: omofake_contract)",
+    )
+    parser.addini("omofake_seed", help="seed for the fake's job ids and results (a whole number)")
+    parser.addini("omofake_strict", type="bool", default=False, help="refuse undocumented field types")
+    parser.addini(
+        "omofake_contract",
+        type="bool",
+        default=False,
+        help="fail tests that sent the fake requests breaking the documented contract",
+    )
+
+
+def _read_settings(config: pytest.Config) -> Settings:
+    seed: int | None = config.getoption("omofake_seed")
+    if seed is None:
+        raw = str(config.getini("omofake_seed") or "").strip()
+        # An empty value (``-o omofake_seed=``) is "no seed", to undo one set in the ini file.
+        if raw:
+            try:
+                seed = int(raw)
+            except ValueError:
+                raise pytest.UsageError(f"omofake_seed must be a whole number, not {raw!r}") from None
+    strict = config.getoption("omofake_strict")
+    contract = config.getoption("omofake_contract")
+    return Settings(
+        seed=seed,
+        strict=bool(config.getini("omofake_strict") if strict is None else strict),
+        contract=bool(config.getini("omofake_contract") if contract is None else contract),
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "omofake(**knobs): configure the fake OMOcaptcha server for this test"
+        "markers",
+        f"{MARKER}(**knobs): configure the fake OMOcaptcha server (omofake_server) before the "
+        "test; the keywords are those of FakeServer.configure, e.g. running_polls=2, outcome='fail'",
     )
+    config.stash[_SETTINGS] = _read_settings(config)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    # The seed belongs in the header: it is what reproduces a run's job ids and results.
+    s = config.stash[_SETTINGS]
+    return f"omofake: seed={s.seed}, strict={s.strict}, contract={s.contract}"
+
+
+# Fixtures
+
+
+@pytest.fixture(scope="session")
+def omofake_session_server(pytestconfig: pytest.Config) -> Iterator[FakeServer]:
+    """The one fake server of this session (of this xdist worker), in a background thread.
+
+    It is not reset between tests: tests should use ``omofake_server``. This fixture is for
+    session-scoped fixtures that need the server's address, which never changes in a session.
+    """
+    settings = pytestconfig.stash[_SETTINGS]
+    # Seed and strict are the server's own settings, so reset() returns to them before each test.
+    with FakeServer(seed=settings.seed, strict=settings.strict) as server:
+        yield server
+
+
+@pytest.fixture
+def omofake_server(
+    omofake_session_server: FakeServer, request: pytest.FixtureRequest
+) -> Iterator[FakeServer]:
+    """A running fake OMOcaptcha server with fresh state: no jobs, an empty journal, and the
+    configuration of the command line plus this test's ``@pytest.mark.omofake`` markers.
+
+    Talk to it at ``omofake_server.api_url`` (or use ``omofake_url``); assert on
+    ``omofake_server.requests``; change its behaviour mid-test with ``configure(...)``.
+    """
+    server = omofake_session_server
+    # Reset before the test, not only after one: a test must start fresh even when the previous
+    # one was interrupted, or used the shared server without this fixture.
+    server.reset()
+    _apply_markers(server, request.node)
+    state = _TestState(server, contract=request.config.stash[_SETTINGS].contract)
+    request.node.stash[_STATE] = state
+    yield server
+    # Requests sent after the test body (by other fixtures' teardown) were not seen by the
+    # check in pytest_runtest_call; report them here, as an error at teardown.
+    if state.contract and (fresh := state.unreported()):
+        pytest.fail(describe_violations(fresh), pytrace=False)
+
+
+@pytest.fixture
+def omofake_url(omofake_server: FakeServer) -> str:
+    """The fake's API base URL, ``http://127.0.0.1:PORT/api``, for code that takes a base URL."""
+    return omofake_server.api_url
+
+
+@pytest.fixture
+def omofake_token() -> str:
+    """The API token ``omofake_client`` sends. Override it (and configure ``tokens=[...]``) to
+    test token handling."""
+    return DEFAULT_TOKEN
+
+
+def _make_client(url: str, token: str) -> OmoClient:
+    # OmoClient opens its aiohttp session on its first request, so the session lives in the loop
+    # the test runs in, not in whatever loop set the fixture up. Closing it at teardown needs the
+    # fixture's loop to be that same loop, which pytest-asyncio gives fixtures and tests of one
+    # loop scope (the default: a loop per test).
+    return OmoClient(token, base_url=url, poll_interval=CLIENT_POLL_INTERVAL, timeout=CLIENT_TIMEOUT)
+
+
+if pytest_asyncio is not None:
+    # Strict mode runs only async fixtures declared through pytest-asyncio; auto mode and
+    # pytest-aiohttp (which builds on pytest-asyncio) run these too.
+
+    @pytest_asyncio.fixture
+    async def omofake_client(omofake_url: str, omofake_token: str) -> AsyncIterator[OmoClient]:
+        """An async :class:`~omofake.client.OmoClient` pointed at the fake, closed after the test.
+
+        It polls every 10 ms (the real API asks for 2 s) and gives up after 10 s.
+        """
+        async with _make_client(omofake_url, omofake_token) as client:
+            yield client
+
+else:  # pragma: no cover - exercised by environments without pytest-asyncio
+
+    @pytest.fixture
+    async def omofake_client(omofake_url: str, omofake_token: str) -> AsyncIterator[OmoClient]:
+        """An async :class:`~omofake.client.OmoClient` pointed at the fake, closed after the test.
+
+        It polls every 10 ms (the real API asks for 2 s) and gives up after 10 s. Without
+        pytest-asyncio this is a plain async fixture, for plugins that run those (anyio).
+        """
+        async with _make_client(omofake_url, omofake_token) as client:
+            yield client
+
+
+# The marker
+
+
+def _apply_markers(server: FakeServer, item: pytest.Item) -> None:
+    # iter_markers yields the closest marker first; applying them in reverse makes it win.
+    for marker in reversed(list(item.iter_markers(MARKER))):
+        if marker.args:
+            pytest.fail(
+                f"@pytest.mark.omofake takes keywords only (those of FakeServer.configure), "
+                f"not {', '.join(map(repr, marker.args))}",
+                pytrace=False,
+            )
+        try:
+            server.configure(**marker.kwargs)
+        except (TypeError, ValueError) as exc:
+            problem = str(exc)
+        else:
+            continue
+        # Outside the except block, so the report shows this message alone, not a chain.
+        pytest.fail(f"@pytest.mark.omofake({_show_kwargs(marker.kwargs)}): {problem}", pytrace=False)
+
+
+def _show_kwargs(kwargs: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
+
+
+# The contract check
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Fail the test itself (not its teardown) when its body broke the contract."""
+    state = item.stash.get(_STATE, None)
+    try:
+        yield
+    except BaseException:
+        # The test failed anyway: show the violations beside its own failure, not instead of it.
+        if state is not None and state.contract and (fresh := state.unreported()):
+            item.add_report_section("call", "omofake contract", describe_violations(fresh))
+        raise
+    if state is not None and state.contract and (fresh := state.unreported()):
+        pytest.fail(describe_violations(fresh), pytrace=False)
+
+
+def describe_violations(found: Sequence[tuple[Exchange, Violation]]) -> str:
+    """A readable list of contract violations: one line each, with the endpoint, the JSON path,
+    what the documented contract expects there and what was sent."""
+    requests = len({id(exchange) for exchange, _ in found})
+    lines = [
+        f"omofake contract: the code under test sent {requests} request(s) that break the "
+        f"documented OMOcaptcha API, {len(found)} violation(s):"
+    ]
+    rows = [(violation.endpoint, violation.path, _what(violation)) for _, violation in found]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    lines += [f"  {ep:<{widths[0]}}  {path:<{widths[1]}}  {what}" for ep, path, what in rows]
+    lines.append(
+        "The JSON Schemas shipped with omofake state the documented contract; to turn this "
+        "check off, run with -o omofake_contract=false."
+    )
+    return "\n".join(lines)
+
+
+def _what(violation: Violation) -> str:
+    if violation.keyword == "required":
+        return "expected: present, sent: nothing"
+    return f"expected: {violation.expected}, sent: {violation.found}"
