@@ -192,15 +192,15 @@ def _port(text: str) -> int:
 
 
 def _non_negative(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    noun = "whole number" if kind is int else "number"
+
     def convert(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a {kind.__name__} of 0 or more, not {text!r}"
-            ) from None
+            raise argparse.ArgumentTypeError(f"expected a {noun} of 0 or more, not {text!r}") from None
         if value < 0:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__} of 0 or more, not {text!r}")
+            raise argparse.ArgumentTypeError(f"expected a {noun} of 0 or more, not {text!r}")
         return value
 
     convert.__name__ = kind.__name__
