@@ -29,8 +29,9 @@ def job_data(type_job_id: str) -> dict[str, Any]:
     return data
 
 
-def create_body(type_job_id: str = "30", **data: Any) -> dict[str, Any]:
-    return {"api_token": TOKEN, "data": {**job_data(type_job_id), **data}}
+def create_body(job_type: str = "30", **data: Any) -> dict[str, Any]:
+    """A valid createJob body for ``job_type``; ``data`` overrides or adds fields."""
+    return {"api_token": TOKEN, "data": {**job_data(job_type), **data}}
 
 
 # A poster sends a body to a URL and returns (HTTP status, parsed JSON answer). ``body`` is a
