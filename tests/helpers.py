@@ -17,13 +17,21 @@ from omofake.catalogue import CATALOGUE
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4).decode()
 TOKEN = "test-token-123456"
 INPUTS = {"13": "Chọn tất cả hình ảnh có: tàu thuyền", "14": "panda"}
-RESULT_FORMATS = {"13": r"[1-9]\d*(\|[1-9]\d*)*", "14": r"[1-9]\d*(\|[1-9]\d*)*", "23": r"\d{1,3}", "26": r"\d+",
-                  "30": r".+"}
+RESULT_FORMATS = {
+    "13": r"[1-9]\d*(\|[1-9]\d*)*",
+    "14": r"[1-9]\d*(\|[1-9]\d*)*",
+    "23": r"\d{1,3}",
+    "26": r"\d+",
+    "30": r".+",
+}
 
 
 def job_data(type_job_id: str) -> dict[str, Any]:
     """A valid ``data`` object for a job type, with the right number of images."""
-    data: dict[str, Any] = {"type_job_id": type_job_id, "image_base64": "|".join([PNG] * CATALOGUE[type_job_id].images)}
+    data: dict[str, Any] = {
+        "type_job_id": type_job_id,
+        "image_base64": "|".join([PNG] * CATALOGUE[type_job_id].images),
+    }
     if type_job_id in INPUTS:
         data["input"] = INPUTS[type_job_id]
     return data
@@ -62,7 +70,9 @@ def post_httpx(url: str, body: Any) -> tuple[int, Any]:
 
 
 def post_urllib(url: str, body: Any) -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=_raw(body), method="POST", headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=_raw(body), method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return answer.status, json.loads(answer.read())

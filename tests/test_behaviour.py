@@ -15,7 +15,9 @@ from .helpers import TOKEN, create_body
 
 
 def create(server: FakeServer, job_type: str = "30") -> dict[str, Any]:
-    answer: dict[str, Any] = requests.post(f"{server.api_url}/createJob", json=create_body(job_type), timeout=5).json()
+    answer: dict[str, Any] = requests.post(
+        f"{server.api_url}/createJob", json=create_body(job_type), timeout=5
+    ).json()
     return answer
 
 
@@ -149,9 +151,12 @@ def test_tokens(server: FakeServer) -> None:
         "error": True,
         "message": "Invalid api token.",
     }
-    assert requests.post(f"{server.api_url}/createJob", json=create_body() | {"api_token": "another"}, timeout=5).json()[
-        "error"
-    ] is False
+    assert (
+        requests.post(
+            f"{server.api_url}/createJob", json=create_body() | {"api_token": "another"}, timeout=5
+        ).json()["error"]
+        is False
+    )
 
 
 def test_seed_makes_ids_and_results_repeat() -> None:
@@ -201,7 +206,9 @@ def test_reseeding_never_reuses_a_job_id(server: FakeServer) -> None:
         ({"running_pols": 1}, TypeError, "unknown omofake setting"),
     ],
 )
-def test_bad_settings_are_refused_clearly(server: FakeServer, knobs: dict[str, Any], error: type, match: str) -> None:
+def test_bad_settings_are_refused_clearly(
+    server: FakeServer, knobs: dict[str, Any], error: type, match: str
+) -> None:
     with pytest.raises(error, match=match):
         server.configure(**knobs)
 
@@ -218,7 +225,9 @@ async def test_async_server_on_the_running_loop_with_aiohttp() -> None:
             job_id = (await answer.json())["job_id"]
         seen = []
         for _ in range(2):
-            async with session.post(f"{server.api_url}/getJobResult", json={"api_token": TOKEN, "job_id": job_id}) as answer:
+            async with session.post(
+                f"{server.api_url}/getJobResult", json={"api_token": TOKEN, "job_id": job_id}
+            ) as answer:
                 seen.append(await answer.json())
         assert [a["status"] for a in seen] == ["running", "success"]
         assert seen[0]["result"] == ""
@@ -250,7 +259,9 @@ async def test_latency_range_delays_the_answer() -> None:
         async with session.post(f"{server.api_url}/createJob", json=create_body()) as answer:
             job_id = (await answer.json())["job_id"]
         created = asyncio.get_running_loop().time()
-        async with session.post(f"{server.api_url}/getJobResult", json={"api_token": TOKEN, "job_id": job_id}) as answer:
+        async with session.post(
+            f"{server.api_url}/getJobResult", json={"api_token": TOKEN, "job_id": job_id}
+        ) as answer:
             assert (await answer.json())["status"] == "success"
         # A lower bound only (less the loop's timer slack): no upper bound on a shared machine.
         assert asyncio.get_running_loop().time() - created >= 0.045

@@ -24,7 +24,10 @@ def serve(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """Start ``omofake serve --port 0`` and yield its URL once it prints it."""
     process = subprocess.Popen(
         [*OMOFAKE, "serve", "--port", "0", *flags],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         assert process.stdout is not None
@@ -71,8 +74,22 @@ def test_serve_stops_cleanly_on_ctrl_c() -> None:
 
 
 def test_serve_flags_set_the_behaviour() -> None:
-    flags = ["--running-polls", "1", "--fail-rate", "1", "--token", "t-one", "--token", "t-two", "--seed", "9",
-             "--strict", "--latency", "0:0.01", "--quiet"]
+    flags = [
+        "--running-polls",
+        "1",
+        "--fail-rate",
+        "1",
+        "--token",
+        "t-one",
+        "--token",
+        "t-two",
+        "--seed",
+        "9",
+        "--strict",
+        "--latency",
+        "0:0.01",
+        "--quiet",
+    ]
     with serve(*flags) as (url, process):
         assert call(url, "createJob", create_body()) == {"error": True, "message": "Invalid api token."}
         body = create_body("23", type_job_id=23) | {"api_token": "t-two"}
@@ -92,7 +109,10 @@ def test_serve_max_body() -> None:
     with serve("--max-body", "100", "--quiet") as (url, _):
         answer = requests.post(f"{url}/api/createJob", json=create_body(), timeout=10)
         assert answer.status_code == 413
-        assert answer.json() == {"error": True, "message": "Request body is larger than the limit of 100 bytes."}
+        assert answer.json() == {
+            "error": True,
+            "message": "Request body is larger than the limit of 100 bytes.",
+        }
 
 
 @pytest.mark.parametrize(

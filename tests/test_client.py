@@ -276,7 +276,7 @@ async def test_api_error_on_poll_raises_omo_error(
     api: FakeApi, client: OmoClient
 ) -> None:
     api.script({"error": True, "message": "Job not found."})
-    with pytest.raises(OmoError, match="Job not found."):
+    with pytest.raises(OmoError, match=r"Job not found\."):
         await client.solve(30, "aW1n")
 
 

@@ -29,22 +29,33 @@ def test_every_job_type_is_created_and_solved(server: FakeServer, post: Poster, 
     assert list(answer) == ["error", "status", "result"]
     assert re.fullmatch(RESULT_FORMATS[type_job_id], answer["result"])
     job = server.jobs[created["job_id"]]
-    assert (job.type_job_id, job.status, job.result, job.polls) == (type_job_id, "success", answer["result"], 1)
+    assert (job.type_job_id, job.status, job.result, job.polls) == (
+        type_job_id,
+        "success",
+        answer["result"],
+        1,
+    )
     assert job.input == INPUTS.get(type_job_id)
 
 
 def test_job_ids_are_unique_positive_integers(server: FakeServer) -> None:
-    ids = [requests.post(f"{server.api_url}/createJob", json=create_body(t), timeout=5).json()["job_id"]
-           for t in TYPES * 10]
+    ids = [
+        requests.post(f"{server.api_url}/createJob", json=create_body(t), timeout=5).json()["job_id"]
+        for t in TYPES * 10
+    ]
     assert len(set(ids)) == len(ids)
     assert all(isinstance(i, int) and i > 0 for i in ids)
 
 
 def test_hand_built_json_with_unquoted_job_id(server: FakeServer, post: Poster) -> None:
     # The way a PHP or shell client writes it: a template string, job id pasted in bare.
-    body = '{"api_token": "%s", "data": {"type_job_id": "30", "image_base64": "%s"}}' % (TOKEN, PNG)
-    _, created = post(f"{server.api_url}/createJob", body)
-    _, answer = post(f"{server.api_url}/getJobResult", '{"api_token": "%s", "job_id": %d}' % (TOKEN, created["job_id"]))
+    body = '{"api_token": "TOKEN", "data": {"type_job_id": "30", "image_base64": "IMAGE"}}'
+    _, created = post(f"{server.api_url}/createJob", body.replace("TOKEN", TOKEN).replace("IMAGE", PNG))
+    poll = '{"api_token": "TOKEN", "job_id": JOB}'.replace("TOKEN", TOKEN).replace(
+        "JOB", str(created["job_id"])
+    )
+    assert '"job_id": ' + str(created["job_id"]) + "}" in poll
+    _, answer = post(f"{server.api_url}/getJobResult", poll)
     assert answer["status"] == "success"
 
 
@@ -69,7 +80,10 @@ def test_job_id_as_text_is_accepted_but_noted(server: FakeServer, post: Poster) 
 def test_strict_mode_requires_the_documented_forms(server: FakeServer, post: Poster) -> None:
     server.configure(strict=True)
     _, answer = post(f"{server.api_url}/createJob", create_body("23", type_job_id=23))
-    assert answer == {"error": True, "message": 'Field data.type_job_id must be text such as "23", not the number 23.'}
+    assert answer == {
+        "error": True,
+        "message": 'Field data.type_job_id must be text such as "23", not the number 23.',
+    }
     _, created = post(f"{server.api_url}/createJob", create_body("23"))
     _, answer = post(f"{server.api_url}/getJobResult", {"api_token": TOKEN, "job_id": str(created["job_id"])})
     assert answer == {
@@ -82,7 +96,11 @@ def test_type_26_quirks(server: FakeServer, post: Poster) -> None:
     server.configure(job_type=26, running_polls=1, outcome="fail")
     _, created = post(f"{server.api_url}/createJob", create_body("26"))
     poll = {"api_token": TOKEN, "job_id": created["job_id"]}
-    assert post(f"{server.api_url}/getJobResult", poll)[1] == {"error": False, "status": "running", "result": ""}
+    assert post(f"{server.api_url}/getJobResult", poll)[1] == {
+        "error": False,
+        "status": "running",
+        "result": "",
+    }
     _, failed = post(f"{server.api_url}/getJobResult", poll)
     assert failed == {"error": False, "status": "fail", "error_code": "", "result": ""}
     assert list(failed) == ["error", "status", "error_code", "result"]  # the order the page shows
@@ -91,7 +109,9 @@ def test_type_26_quirks(server: FakeServer, post: Poster) -> None:
 @pytest.mark.parametrize("type_job_id", ["13", "14", "23", "30"])
 def test_other_types_answer_null_while_running_and_on_fail(server: FakeServer, type_job_id: str) -> None:
     server.configure(running_polls=1, outcome="fail")
-    job_id = requests.post(f"{server.api_url}/createJob", json=create_body(type_job_id), timeout=5).json()["job_id"]
+    job_id = requests.post(f"{server.api_url}/createJob", json=create_body(type_job_id), timeout=5).json()[
+        "job_id"
+    ]
     poll = {"api_token": TOKEN, "job_id": job_id}
     answers = [requests.post(f"{server.api_url}/getJobResult", json=poll, timeout=5).json() for _ in range(3)]
     assert answers == [
@@ -109,9 +129,16 @@ def test_answers_are_json_with_the_right_content_type(server: FakeServer) -> Non
 
 def test_journal_records_body_answer_and_job(server: FakeServer) -> None:
     created = requests.post(f"{server.api_url}/createJob", json=create_body("13"), timeout=5).json()
-    requests.post(f"{server.api_url}/getJobResult", json={"api_token": TOKEN, "job_id": created["job_id"]}, timeout=5)
+    requests.post(
+        f"{server.api_url}/getJobResult", json={"api_token": TOKEN, "job_id": created["job_id"]}, timeout=5
+    )
     first, second = server.requests
-    assert (first.endpoint, first.request, first.response, first.status) == ("createJob", create_body("13"), created, 200)
+    assert (first.endpoint, first.request, first.response, first.status) == (
+        "createJob",
+        create_body("13"),
+        created,
+        200,
+    )
     assert (second.endpoint, second.job_id, second.type_job_id) == ("getJobResult", created["job_id"], "13")
     assert server.requests.polls(created["job_id"]) == 1
     assert server.requests.create_jobs == [first] and server.requests.job_results == [second]
@@ -124,8 +151,9 @@ def test_reset_forgets_jobs_requests_and_configuration(server: FakeServer) -> No
     server.reset()
     assert len(server.jobs) == 0 and len(server.requests) == 0
     created = requests.post(f"{server.api_url}/createJob", json=create_body(), timeout=5).json()
-    answer = requests.post(f"{server.api_url}/getJobResult", json={"api_token": TOKEN, "job_id": created["job_id"]},
-                           timeout=5).json()
+    answer = requests.post(
+        f"{server.api_url}/getJobResult", json={"api_token": TOKEN, "job_id": created["job_id"]}, timeout=5
+    ).json()
     assert answer["status"] == "success"
 
 
