@@ -276,18 +276,18 @@ def _image_message(value: str, type_id: str | None) -> str:
     job_type = CATALOGUE.get(type_id or "")
     parts = value.split("|")
     if job_type is not None and len(parts) != job_type.images:
+        expected = _images(job_type.images)
+        if job_type.images > 1:
+            expected += f" ({'|'.join(job_type.image_roles)})"
         return messages.IMAGE_COUNT.format(
-            expected=_images(job_type.images),
-            roles="|".join(job_type.image_roles),
-            type_job_id=job_type.id,
-            found=_images(len(parts)),
+            expected=expected, type_job_id=job_type.id, found=_images(len(parts))
         )
     bad = next((i for i, part in enumerate(parts, 1) if not _is_base64(part)), 1)
     return messages.IMAGE_NOT_BASE64.format(index=bad, count=len(parts))
 
 
 def _images(count: int) -> str:
-    return "1 image" if count == 1 else f"{count} images"
+    return "1 image" if count == 1 else f'{count} images joined by "|"'
 
 
 def _is_base64(part: str) -> bool:

@@ -32,8 +32,7 @@ TYPE_JOB_ID_NOT_TEXT: Final = (
     'Field data.type_job_id must be text such as "{example}", not the number {found}.'
 )
 IMAGE_COUNT: Final = (
-    'Field data.image_base64 must hold {expected} joined by "|" ({roles}) for type_job_id '
-    "{type_job_id}, not {found}."
+    "Field data.image_base64 must hold {expected} for type_job_id {type_job_id}, not {found}."
 )
 IMAGE_NOT_BASE64: Final = "Field data.image_base64 is not valid base64 (image {index} of {count})."
 

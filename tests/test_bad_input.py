@@ -77,12 +77,12 @@ CREATE_ERRORS: list[tuple[str, Any, str]] = [
     (
         "two images for 30",
         create_body("30", image_base64=TWO),
-        'Field data.image_base64 must hold 1 image joined by "|" (image) for type_job_id 30, not 2 images.',
+        'Field data.image_base64 must hold 1 image for type_job_id 30, not 2 images joined by "|".',
     ),
     (
         "three images for 23",
         create_body("23", image_base64=f"{TWO}|{PNG}"),
-        'Field data.image_base64 must hold 2 images joined by "|" (inner|outer) for type_job_id 23, not 3 images.',
+        'Field data.image_base64 must hold 2 images joined by "|" (inner|outer) for type_job_id 23, not 3 images joined by "|".',
     ),
     (
         "empty image",
