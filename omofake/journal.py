@@ -111,7 +111,7 @@ class Journal(Sequence[Exchange]):
     def __getitem__(self, index: slice) -> Sequence[Exchange]: ...
     def __getitem__(self, index: int | slice) -> Exchange | Sequence[Exchange]:
         with self._lock:
-            return list(self._items)[index]
+            return self._items[index] if isinstance(index, int) else list(self._items)[index]
 
     def __len__(self) -> int:
         return len(self._items)

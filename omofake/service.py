@@ -95,12 +95,13 @@ class FakeService:
 
     def reset(self) -> None:
         """Forget jobs and configuration: back to the settings the service was made with."""
-        base = dict(self._base)
-        self.strict = bool(base.pop("strict"))
-        self.tokens = _check_tokens(base.pop("tokens"))
-        self.store.reset(base.pop("seed"))
         self.behaviours.clear()
-        self.behaviours.set(base)
+        self.strict, self.tokens = False, None
+        self.store.reset(self._base["seed"])
+        server = {k: self._base[k] for k in ("strict", "tokens")}
+        job = {k: v for k, v in self._base.items() if k not in SERVER_KNOBS}
+        self.configure(**server)
+        self.configure(**job)
 
     def accepts(self, token: str) -> bool:
         return bool(token) if self.tokens is None else token in self.tokens

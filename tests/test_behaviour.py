@@ -272,3 +272,11 @@ def test_thread_server_from_sync_code_while_configured_from_the_test_thread() ->
         for i in range(20):
             server.configure(result=str(i))
             assert poll(server, create(server)["job_id"])["result"] == str(i)
+
+
+def test_constructor_settings_may_be_scoped_and_survive_reset() -> None:
+    with FakeServer(job_type=26, outcome="fail") as server:
+        for _ in range(2):
+            assert poll(server, create(server, "26")["job_id"])["status"] == "fail"
+            assert poll(server, create(server, "30")["job_id"])["status"] == "success"
+            server.reset()
