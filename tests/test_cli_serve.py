@@ -157,3 +157,25 @@ def test_serve_keeps_serving_after_garbage() -> None:
             assert requests.post(f"{url}/api/createJob", data=raw, timeout=10).json()["error"] is True
         assert requests.get(f"{url}/api/createJob", timeout=10).status_code == 405
         assert call(url, "createJob", create_body())["error"] is False
+
+
+def test_real_world_client_styles_against_serve_for_every_type() -> None:
+    from .helpers import PNG, POSTERS, job_data
+
+    with serve("--quiet") as (url, _):
+        for type_id in ("13", "14", "23", "26", "30"):
+            data = job_data(type_id)
+            styles = {
+                "json= with text type": create_body(type_id),
+                "json= with integer type": create_body(type_id, type_job_id=int(type_id)),
+                "hand-built string": json.dumps({"api_token": TOKEN, "data": data}),
+            }
+            for style, body in styles.items():
+                for library, post in POSTERS.items():
+                    status, created = post(f"{url}/api/createJob", body)
+                    assert (status, created["error"]) == (200, False), (type_id, style, library, created)
+                    # The job id pasted into a template unquoted, as a shell or PHP client does.
+                    poll = '{"api_token": "%s", "job_id": %d}' % (TOKEN, created["job_id"])  # noqa: UP031
+                    status, answer = post(f"{url}/api/getJobResult", poll)
+                    assert status == 200 and answer["status"] == "success", (type_id, style, library, answer)
+        assert PNG in styles["hand-built string"]
