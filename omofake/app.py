@@ -13,6 +13,7 @@ from aiohttp import web
 from omofake import messages
 from omofake.contract import Violation
 from omofake.journal import Exchange, Journal, now_utc
+from omofake.openapi import openapi_document
 from omofake.registry import Endpoint
 from omofake.service import Answer, FakeService, api_error, parse_body
 
@@ -23,6 +24,10 @@ SERVICE_KEY = web.AppKey("omofake.service", FakeService)
 JOURNAL_KEY = web.AppKey("omofake.journal", Journal)
 MAX_BODY_KEY = web.AppKey("omofake.max_body", int)
 ROUTES: dict[str, Endpoint] = {"/api/createJob": "createJob", "/api/getJobResult": "getJobResult"}
+#: Where the running server serves its OpenAPI document (built from the schema files).
+OPENAPI_PATH = "/openapi.json"
+# Kept here rather than in messages.py: it is about the document, not an answer of the API.
+_OPENAPI_METHOD_NOT_ALLOWED = "Method {method} is not allowed on {path}; use GET."
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -37,7 +42,21 @@ def create_app(
     app[MAX_BODY_KEY] = max_body
     for path, endpoint in ROUTES.items():
         app.router.add_post(path, _endpoint_handler(endpoint))
+    # Every method, so that a POST gets "use GET" rather than the middleware's "use POST".
+    app.router.add_route("*", OPENAPI_PATH, _openapi_json)
     return app
+
+
+async def _openapi_json(request: web.Request) -> web.StreamResponse:
+    """The OpenAPI document, naming this server, as the client reached it, as its server.
+
+    Not journaled: fetching the document is no exchange of the API, and a recording made
+    with ``--record`` must hold only those (a tool such as schemathesis fetches it first).
+    """
+    if request.method not in ("GET", "HEAD"):
+        message = _OPENAPI_METHOD_NOT_ALLOWED.format(method=request.method, path=request.path)
+        return _unrouted(request, message, 405, f"GET {OPENAPI_PATH}", {"Allow": "GET, HEAD"})
+    return web.json_response(openapi_document(f"{request.scheme}://{request.host}"))
 
 
 def _endpoint_handler(endpoint: Endpoint) -> Handler:
