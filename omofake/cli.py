@@ -1,18 +1,24 @@
-"""The ``omofake`` command: ``serve`` the fake API (other commands join it as they are added)."""
+"""The ``omofake`` command: ``serve`` the fake API, ``validate`` recorded exchanges against the
+contract, export the ``schemas`` and the ``openapi`` document."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from omofake import __version__
 from omofake.app import DEFAULT_MAX_BODY
+from omofake.exchanges import FORMATS, Report, TextReport, report_for, validate_paths
 from omofake.journal import Exchange, mask_token
+from omofake.openapi import DEFAULT_SERVER_URL, openapi_document
+from omofake.registry import SCHEMA_NAMES, load_schema, schema_dir
 from omofake.server import FakeServer
 
 log = logging.getLogger("omofake.serve")
@@ -50,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"omofake {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     add_serve(commands)
+    add_validate(commands)
+    add_schemas(commands)
+    add_openapi(commands)
     return parser
 
 
@@ -111,6 +120,12 @@ def add_serve(commands: Subparsers) -> None:
         metavar="BYTES",
         help="largest request body accepted, larger ones get 413 (default: %(default)s)",
     )
+    serve.add_argument(
+        "--record",
+        type=_record_file,
+        metavar="FILE",
+        help="append every exchange to FILE as JSON Lines (tokens masked), for omofake validate",
+    )
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     serve.set_defaults(run=run_serve)
 
@@ -144,8 +159,137 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def _extra_server_args(args: argparse.Namespace) -> dict[str, Any]:
-    """Server arguments that other commands' flags add to ``serve`` (none yet)."""
-    return {}
+    """Server arguments that other commands' flags add to ``serve``: ``--record``."""
+    return {"record": args.record} if args.record is not None else {}
+
+
+def _record_file(text: str) -> str:
+    # Opened (and so created) here, so a bad path is a flag error (exit 2) before the server starts.
+    try:
+        with open(text, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot record to {text}: {exc.strerror or exc}") from None
+    return text
+
+
+def add_validate(commands: Subparsers) -> None:
+    validate = commands.add_parser(
+        "validate",
+        help="check recorded exchanges against the API contract",
+        description="Check files of exchanges (as omofake serve --record writes them) against the "
+        "JSON Schemas: each request, each answer, getJobResult answers against their job type's "
+        "result format. One line per violation (file:line: endpoint, JSON path, expected, found), "
+        "then a summary. Exit status: 0 all hold, 1 any violation, 2 input that cannot be read "
+        "as exchanges (missing file, not JSON, a line that is not an exchange object).",
+    )
+    validate.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="JSON Lines of exchanges (streamed), a .json file of one exchange or a list, "
+        "or - for standard input",
+    )
+    validate.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="report format: text for people, json for machines, junit (JUnit XML) for CI "
+        "servers (default: %(default)s)",
+    )
+    validate.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the report to FILE; standard output then shows the text report",
+    )
+    validate.set_defaults(run=run_validate)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    output: IO[str] | None = None
+    if args.output is not None:
+        try:
+            output = open(args.output, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise CliError(f"cannot write the report to {args.output}: {exc.strerror or exc}") from None
+    try:
+        reports: list[Report] = []
+        if output is not None:
+            reports.append(report_for(args.format, output, output))
+        if output is not None or args.format == "text":
+            reports.append(TextReport(sys.stdout, sys.stderr))
+        else:
+            # A machine format owns standard output; people still see unreadable input.
+            reports += [report_for(args.format, sys.stdout), TextReport(None, sys.stderr)]
+        return validate_paths(args.files, reports).exit_code
+    finally:
+        if output is not None:
+            output.close()
+
+
+def add_schemas(commands: Subparsers) -> None:
+    schemas = commands.add_parser(
+        "schemas",
+        help="list the JSON Schema files, or copy them to a folder",
+        description="List the shipped JSON Schema files (draft 2020-12): name, $id, path. With "
+        "--out, copy them to a folder for validators in other languages; they refer to each "
+        "other by $id only.",
+    )
+    schemas.add_argument("--out", metavar="DIR", help="write copies of the files to DIR (made if missing)")
+    schemas.set_defaults(run=run_schemas)
+
+
+def run_schemas(args: argparse.Namespace) -> int:
+    folder = schema_dir()
+    if args.out is None:
+        rows = [(name, str(load_schema(name)["$id"]), str(folder / f"{name}.json")) for name in SCHEMA_NAMES]
+        name_width, id_width = (max(len(row[i]) for row in rows) for i in (0, 1))
+        for name, schema_id, path in rows:
+            print(f"{name:<{name_width}}  {schema_id:<{id_width}}  {path}")
+        return 0
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in SCHEMA_NAMES:
+            target = out / f"{name}.json"
+            target.write_bytes((folder / f"{name}.json").read_bytes())
+            print(target)
+    except OSError as exc:
+        raise CliError(f"cannot write the schemas to {args.out}: {exc.strerror or exc}") from None
+    return 0
+
+
+def add_openapi(commands: Subparsers) -> None:
+    openapi = commands.add_parser(
+        "openapi",
+        help="print the OpenAPI 3.1 document of the API (JSON)",
+        description="Print an OpenAPI 3.1 document of the API, built from the JSON Schema files. "
+        "A running server serves the same document at GET /openapi.json.",
+    )
+    openapi.add_argument(
+        "--server-url",
+        default=DEFAULT_SERVER_URL,
+        metavar="URL",
+        help="the document's servers entry (default: %(default)s, where omofake serve listens)",
+    )
+    openapi.add_argument("-o", "--output", metavar="FILE", help="write the document to FILE")
+    openapi.set_defaults(run=run_openapi)
+
+
+def run_openapi(args: argparse.Namespace) -> int:
+    document = openapi_document(args.server_url)
+    if args.output is not None:
+        try:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise CliError(f"cannot write to {args.output}: {exc.strerror or exc}") from None
+        return 0
+    # Vietnamese text as is where the terminal takes UTF-8, escaped (still the same JSON) elsewhere.
+    utf8 = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "") == "utf8"
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=not utf8) + "\n")
+    return 0
 
 
 async def _serve(server: FakeServer) -> int:

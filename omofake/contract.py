@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jsonschema import ValidationError
@@ -23,9 +24,12 @@ from omofake.registry import ENDPOINTS, Endpoint, request_validator, response_va
 __all__ = [
     "ContractError",
     "Violation",
+    "assert_valid_file",
     "assert_valid_request",
     "assert_valid_response",
     "format_violations",
+    "validate_exchange",
+    "validate_file",
     "validate_request",
     "validate_response",
 ]
@@ -57,17 +61,30 @@ class Violation:
     keyword: str
     #: What the fake answers for this problem, in the vendor's style.
     message: str
+    #: Where the exchange was read from, for violations found in a file (``omofake validate``).
+    file: str | None = None
+    line: int | None = None
 
     @property
     def field(self) -> str:
         """The path without the leading ``$.``, as messages name fields (``data.input``)."""
         return self.path[2:] if self.path.startswith("$.") else ""
 
-    def __str__(self) -> str:
-        return f"{self.endpoint} {self.direction} {self.path}: expected {self.expected}, found {self.found}"
+    def at(self, file: str, line: int) -> Violation:
+        """The same violation, located at a line of a file."""
+        return replace(self, file=file, line=line)
 
-    def to_dict(self) -> dict[str, str]:
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}: " if self.file is not None else ""
+        return (
+            f"{where}{self.endpoint} {self.direction} {self.path}: "
+            f"expected {self.expected}, found {self.found}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        located = {"file": self.file, "line": self.line} if self.file is not None else {}
         return {
+            **located,
             "endpoint": self.endpoint,
             "direction": self.direction,
             "path": self.path,
@@ -131,6 +148,72 @@ def assert_valid_request(endpoint: Endpoint, body: Any) -> None:
 def assert_valid_response(endpoint: Endpoint, body: Any, type_job_id: str | int | None = None) -> None:
     """Raise :class:`ContractError` listing every violation, if there is any."""
     if violations := validate_response(endpoint, body, type_job_id):
+        raise ContractError(violations)
+
+
+def validate_exchange(
+    endpoint: str,
+    request: Any,
+    response: Any,
+    *,
+    status: int | None = 200,
+    type_job_id: str | int | None = None,
+) -> list[Violation]:
+    """Every way one request and its answer break the contract, requests first.
+
+    Unlike the functions above, an endpoint the API does not have is a violation here rather
+    than a programming error: this checks traffic, which may well have gone to the wrong path.
+    The HTTP ``status`` must be 200, as the API answers everything it understands, errors
+    included, with 200 (``None``: not known, not checked). ``type_job_id`` narrows a
+    getJobResult answer to that job type's result format.
+    """
+    if endpoint not in ENDPOINTS:
+        answered = f" (answered HTTP {status})" if status is not None else ""
+        return [
+            Violation(
+                endpoint,
+                "request",
+                "$",
+                "an endpoint of the API: createJob or getJobResult (POST /api/...)",
+                f"{_show(endpoint)}{answered}",
+                "endpoint",
+                f"The API has no endpoint {endpoint}.",
+            )
+        ]
+    known: Endpoint = "createJob" if endpoint == "createJob" else "getJobResult"
+    violations = validate_request(known, request)
+    violations += validate_response(known, response, type_job_id if known == "getJobResult" else None)
+    if status is not None and status != 200:
+        violations.append(
+            Violation(
+                known,
+                "response",
+                "$",
+                "HTTP status 200 (the API answers every request it understands with 200, errors included)",
+                f"HTTP status {status}",
+                "status",
+                f"The answer came with HTTP status {status}, not 200.",
+            )
+        )
+    return violations
+
+
+def validate_file(path: str | os.PathLike[str]) -> list[Violation]:
+    """Every violation in a file of recorded exchanges, each located at its file and line.
+
+    Reads the exchange format (JSON Lines, or a ``.json`` file of one exchange or a list) as
+    ``omofake validate`` does; raises :class:`omofake.exchanges.UnreadableInput` for a file that
+    cannot be read as exchanges. :func:`omofake.exchanges.check_file` streams the same checks.
+    """
+    # Imported here: omofake.exchanges builds on this module.
+    from omofake.exchanges import check_file
+
+    return [violation for checked in check_file(path) for violation in checked.violations]
+
+
+def assert_valid_file(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`ContractError` listing every violation in a file of exchanges, if any."""
+    if violations := validate_file(path):
         raise ContractError(violations)
 
 

@@ -35,10 +35,12 @@ Options (command line, or the ini file without the dashes)
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import pytest
 
 from omofake.client import OmoClient
@@ -229,12 +231,37 @@ def omofake_token() -> str:
     return DEFAULT_TOKEN
 
 
-def _make_client(url: str, token: str) -> OmoClient:
-    # OmoClient opens its aiohttp session on its first request, so the session lives in the loop
-    # the test runs in, not in whatever loop set the fixture up. Closing it at teardown needs the
-    # fixture's loop to be that same loop, which pytest-asyncio gives fixtures and tests of one
-    # loop scope (the default: a loop per test).
-    return OmoClient(token, base_url=url, poll_interval=CLIENT_POLL_INTERVAL, timeout=CLIENT_TIMEOUT)
+class _FixtureClient(OmoClient):
+    """The client of ``omofake_client``: remembers the loop its aiohttp session was opened in.
+
+    OmoClient opens its session on its first request, so the session lives in the loop the test
+    runs in, whatever loop set the fixture up. Closing it at teardown needs the fixture's loop to
+    be that same loop: pytest-asyncio arranges it for fixtures and tests of one loop scope (the
+    default: a loop per test). When they differ, aiohttp fails with "attached to a different
+    loop"; this lets the fixture say what is wrong instead.
+    """
+
+    session_loop: asyncio.AbstractEventLoop | None = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self.session_loop is None:
+            self.session_loop = asyncio.get_running_loop()
+        return super()._get_session()
+
+    async def close(self) -> None:
+        if self.session_loop not in (None, asyncio.get_running_loop()):
+            pytest.fail(
+                "omofake_client was used in another event loop than the one its fixture runs in: "
+                "the test's loop_scope differs from asyncio_default_fixture_loop_scope. Give both "
+                "the same scope, or open a client in the test: "
+                "`async with OmoClient(token, base_url=omofake_url) as client:`",
+                pytrace=False,
+            )
+        await super().close()
+
+
+def _make_client(url: str, token: str) -> _FixtureClient:
+    return _FixtureClient(token, base_url=url, poll_interval=CLIENT_POLL_INTERVAL, timeout=CLIENT_TIMEOUT)
 
 
 if pytest_asyncio is not None:
