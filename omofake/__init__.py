@@ -5,8 +5,10 @@ __version__ = "0.1.0"
 
 from omofake.behaviour import Behaviour, Knobs
 from omofake.catalogue import CATALOGUE, JobType
+from omofake.client import JobResult, OmoClient
 from omofake.clock import ManualClock
 from omofake.contract import ContractError, Violation
+from omofake.errors import JobFailed, OmoError, ProtocolError, SolveTimeout
 from omofake.jobs import Job
 from omofake.journal import Exchange, Journal
 from omofake.server import FakeServer
@@ -18,10 +20,16 @@ __all__ = [
     "Exchange",
     "FakeServer",
     "Job",
+    "JobFailed",
+    "JobResult",
     "JobType",
     "Journal",
     "Knobs",
     "ManualClock",
+    "OmoClient",
+    "OmoError",
+    "ProtocolError",
+    "SolveTimeout",
     "Violation",
     "__version__",
 ]
