@@ -245,8 +245,9 @@ def _violations(
 
 def _explain(endpoint: str, direction: str, error: ValidationError, body: Any) -> Iterator[Violation]:
     if error.validator in ("anyOf", "oneOf") and error.context:
-        # Name the closest alternative's problem rather than "valid under none of them".
-        yield from _explain(endpoint, direction, best_match(error.context), body)
+        # Name the closest alternative's problems rather than "valid under none of them".
+        for sub in _closest_alternative(error.context):
+            yield from _explain(endpoint, direction, sub, body)
         return
     keyword = str(error.validator)
     path = error.json_path
@@ -277,6 +278,22 @@ def _explain(endpoint: str, direction: str, error: ValidationError, body: Any) -
         keyword,
         _message(path, keyword, error, expected, found, body),
     )
+
+
+def _closest_alternative(errors: list[ValidationError]) -> list[ValidationError]:
+    """The errors of the alternative (of an anyOf / oneOf) with the fewest, the first on a tie.
+
+    jsonschema's best_match prefers the shallowest error, which for an answer such as
+    ``{"error": false, "job_id": "1", ...}`` names the error shape's stray fields instead of the
+    job_id that is wrong: the fewest problems is the alternative the body meant to be.
+    """
+    by_branch: dict[Any, list[ValidationError]] = {}
+    for error in errors:
+        branch = error.relative_schema_path[0] if error.relative_schema_path else None
+        by_branch.setdefault(branch, []).append(error)
+    if None in by_branch:  # not laid out by alternative: fall back to jsonschema's own choice
+        return [best_match(errors)]
+    return min(by_branch.values(), key=len)
 
 
 def _expected(error: ValidationError) -> str:
