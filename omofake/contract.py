@@ -19,7 +19,7 @@ from jsonschema.exceptions import best_match
 
 from omofake import messages
 from omofake.catalogue import CATALOGUE
-from omofake.registry import ENDPOINTS, Endpoint, request_validator, response_validator
+from omofake.registry import ENDPOINTS, Endpoint, request_check, request_validator, response_validator
 
 __all__ = [
     "ContractError",
@@ -110,6 +110,11 @@ def format_violations(violations: Iterable[Violation]) -> str:
 def validate_request(endpoint: Endpoint, body: Any) -> list[Violation]:
     """Every way ``body`` breaks the request contract of ``endpoint``, most pressing first."""
     _check_endpoint(endpoint)
+    # Most requests are valid: the compiled check says so in a fraction of jsonschema's time.
+    # Any other body goes through jsonschema, which explains what is wrong with it.
+    check = request_check(endpoint)
+    if check is not None and check(body):
+        return []
     errors = request_validator(endpoint).iter_errors(body)
     return sorted(_violations(endpoint, "request", errors, body), key=_urgency)
 

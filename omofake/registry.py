@@ -17,6 +17,8 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from omofake.fastcheck import Check, compile_schema
+
 if sys.version_info >= (3, 11):
     from importlib.resources.abc import Traversable
 else:
@@ -72,6 +74,13 @@ def validator(name: str, pointer: str = "") -> Draft202012Validator:
 
 def request_validator(endpoint: Endpoint) -> Draft202012Validator:
     return validator(f"{endpoint}.request")
+
+
+@cache
+def request_check(endpoint: Endpoint) -> Check | None:
+    """The request schema compiled to a yes/no check (see :mod:`omofake.fastcheck`), if it compiles."""
+    schema = load_schema(f"{endpoint}.request")
+    return compile_schema(schema, registry().resolver(base_uri=schema["$id"]))
 
 
 def response_validator(endpoint: Endpoint, type_job_id: str | None = None) -> Draft202012Validator:
