@@ -191,7 +191,8 @@ def _json_lines(stream: Iterable[bytes], name: str) -> Iterator[tuple[int, Any]]
                 raw = raw[len(codecs.BOM_UTF8) :]
             if not raw.strip():
                 continue  # blank lines (a trailing one, say) separate nothing and hold nothing
-            yield number, _parse(_decode(raw, name, number), name, number)
+            text = _decode(raw, name, number).rstrip("\r\n")  # not part of the value
+            yield number, _parse(text, name, number)
     except OSError as exc:
         raise UnreadableInput(name, number + 1, f"cannot read it: {exc.strerror or exc}") from None
 
