@@ -1,0 +1,471 @@
+"""Throughput of the fake against a minimal aiohttp app answering the same shapes.
+
+Both servers run in subprocesses started the same way (they print their URL on stdout when
+ready); the load generator runs here, on one aiohttp ClientSession with a keep-alive
+connection pool of ``--concurrency`` connections. Each unit of work is a createJob with a
+realistic base64 image followed by one getJobResult for the job it created, cycling through
+the five job types. Runs alternate between the two servers for ``--rounds`` rounds and the
+summary reports medians.
+
+The machine's cores are shared between the load generator and the server under test, so the
+absolute requests per second say little; the ratio fake / minimal is the figure (target: 0.70).
+Each server's CPU time per request (read from /proc) is reported too: it does not depend on
+whether the load generator or the server was the bottleneck.
+
+    python benchmarks/throughput.py                 # 5 rounds of 20000 requests per server
+    python benchmarks/throughput.py --json          # the same, as one JSON object
+    python benchmarks/throughput.py --profile fake.prof   # the fake under cProfile (slower)
+
+Exit status: 0 when the ratio meets the target, 1 when it does not, 2 on a broken run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import pstats
+import random
+import shlex
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import IO, Any
+
+TARGET_RATIO = 0.70
+TOKEN = "benchmark-token-0123456789"
+JOB_TYPES = ("13", "14", "23", "26", "30")
+TWO_IMAGE_TYPES = frozenset({"23", "26"})
+INPUT_TYPES = frozenset({"13", "14"})
+JSON_HEADERS = {"Content-Type": "application/json"}
+READY_TIMEOUT = 30.0
+# Above this share of the machine used by other processes during the runs, warn of noise.
+NOISY_SHARE = 0.05
+
+# The minimal app's fixed answers: the documented success shapes, serialised once.
+MINIMAL_CREATE = json.dumps({"error": False, "job_id": 123456, "message": "Create job success."}).encode()
+MINIMAL_RESULT = json.dumps({"error": False, "status": "success", "result": "1|4|7"}).encode()
+
+
+# The minimal server (run in its own process with --minimal-server)
+
+
+def minimal_app() -> Any:
+    """An aiohttp app with the fake's two routes that reads each body and answers fixed JSON."""
+    from aiohttp import web
+
+    def answer(fixed: bytes) -> Any:
+        async def handle(request: web.Request) -> web.Response:
+            # Read the body like the fake does, so both pay for receiving the image.
+            await request.read()
+            return web.Response(body=fixed, content_type="application/json")
+
+        return handle
+
+    # Same body limit as the fake's default, so neither has an advantage there.
+    app = web.Application(client_max_size=20 * 1024 * 1024)
+    app.router.add_post("/api/createJob", answer(MINIMAL_CREATE))
+    app.router.add_post("/api/getJobResult", answer(MINIMAL_RESULT))
+    return app
+
+
+async def serve_minimal(host: str) -> int:
+    from aiohttp import web
+
+    # Configured as omofake's FakeServer configures its runner: no access log.
+    runner = web.AppRunner(minimal_app(), access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, host, 0)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # Like `omofake serve`: the URL on stdout, flushed, says it is ready.
+    print(f"http://{host}:{runner.addresses[0][1]}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+    return 0
+
+
+# Servers under test
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: asyncio.subprocess.Process
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the server process has used so far (Linux /proc)."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            return None
+        # Fields 14 and 15 of stat(5) (utime, stime), counted after the ")" ending the name.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU time all processes on the machine have used so far, summed over cores (Linux /proc)."""
+    try:
+        with open("/proc/stat", "rb") as fh:
+            ticks = [int(t) for t in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal ...: everything but idle and iowait is busy.
+    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.asynccontextmanager
+async def running(name: str, command: Sequence[str], cpu: int | None) -> AsyncIterator[Server]:
+    """A server subprocess, ready (its URL read from stdout), stopped with SIGTERM on exit."""
+    with tempfile.TemporaryFile() as log:
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=log, stdin=asyncio.subprocess.DEVNULL
+        )
+        try:
+            yield await _ready(name, command, process, log, cpu)
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), 15)
+                except asyncio.TimeoutError:
+                    process.kill()
+                    await process.wait()
+
+
+async def _ready(
+    name: str, command: Sequence[str], process: asyncio.subprocess.Process, log: IO[bytes], cpu: int | None
+) -> Server:
+    if cpu is not None:
+        os.sched_setaffinity(process.pid, {cpu})
+    assert process.stdout is not None
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), READY_TIMEOUT)
+    except asyncio.TimeoutError:
+        line = b""
+    url = line.decode().strip()
+    if not url.startswith("http://"):
+        log.seek(0)
+        detail = log.read().decode(errors="replace")[-2000:]
+        raise RuntimeError(f"the {name} server did not start ({' '.join(command)}):\n{detail}")
+    return Server(name, url, process)
+
+
+def fake_command(args: argparse.Namespace) -> list[str]:
+    if args.fake_command:
+        return shlex.split(args.fake_command)
+    serve = ["-m", "omofake", "serve", "--host", args.host, "--port", "0", "--quiet"]
+    profile, profiler = args.profile, args.profiler
+    if profile is None:
+        return [sys.executable, *serve]
+    # Both profilers write their file when the server returns from SIGTERM, which it does cleanly.
+    if profiler == "pyinstrument":
+        # Sampling: far less overhead than cProfile, so the shares of time are closer to the truth.
+        return [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", profile, *serve]
+    return [sys.executable, "-m", "cProfile", "-o", profile, *serve]
+
+
+# The load
+
+
+def image_base64(size: int, rng: random.Random) -> str:
+    """A PNG-looking payload of ``size`` bytes, base64-encoded (what the fake validates)."""
+    header = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+    return base64.b64encode(header + rng.randbytes(max(0, size - len(header)))).decode("ascii")
+
+
+def create_bodies(image_bytes: int) -> list[bytes]:
+    """One createJob body per job type, encoded once: the client should spend its time sending."""
+    rng = random.Random(2024)
+    bodies = []
+    for type_id in JOB_TYPES:
+        images = 2 if type_id in TWO_IMAGE_TYPES else 1
+        data: dict[str, str] = {
+            "type_job_id": type_id,
+            "image_base64": "|".join(image_base64(image_bytes, rng) for _ in range(images)),
+        }
+        if type_id in INPUT_TYPES:
+            data["input"] = "Chọn tất cả hình ảnh có: tàu thuyền" if type_id == "13" else "panda"
+        bodies.append(json.dumps({"api_token": TOKEN, "data": data}, ensure_ascii=False).encode())
+    return bodies
+
+
+@dataclass
+class Run:
+    server: str
+    round: int
+    requests: int
+    seconds: float
+    rps: float
+    #: The server's CPU time per request, in microseconds (None off Linux).
+    server_cpu_us: float | None
+    #: The load generator's CPU time per request, in microseconds.
+    client_cpu_us: float
+    #: Share of the machine's cores other processes used meanwhile: noise when above a few %.
+    others_share: float | None
+
+
+class BadAnswer(Exception):
+    """The server answered something other than the documented success: the run is void."""
+
+
+async def drive(server: Server, bodies: list[bytes], requests: int, concurrency: int, limit: float) -> Run:
+    """Send about ``requests`` requests (createJob + getJobResult pairs), stopping after ``limit`` s."""
+    import aiohttp
+
+    create_url = f"{server.url}/api/createJob"
+    result_url = f"{server.url}/api/getJobResult"
+    pairs = max(1, requests // 2)
+    started = 0
+    done = 0
+
+    async def post(session: aiohttp.ClientSession, url: str, body: bytes) -> dict[str, Any]:
+        async with session.post(url, data=body, headers=JSON_HEADERS) as response:
+            raw = await response.read()
+        answer: dict[str, Any] = json.loads(raw)
+        if response.status != 200 or answer.get("error") is not False:
+            raise BadAnswer(f"{server.name}: {url} answered {response.status} {raw[:200]!r}")
+        return answer
+
+    async def worker(session: aiohttp.ClientSession, deadline: float) -> None:
+        nonlocal started, done
+        while started < pairs and time.perf_counter() < deadline:
+            index = started
+            started += 1
+            created = await post(session, create_url, bodies[index % len(bodies)])
+            poll = b'{"api_token": "%s", "job_id": %d}' % (TOKEN.encode(), created["job_id"])
+            await post(session, result_url, poll)
+            done += 2
+
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        cpu_before = server.cpu_seconds()
+        busy_before = machine_busy_seconds()
+        client_before = time.process_time()
+        begin = time.perf_counter()
+        await asyncio.gather(*(worker(session, begin + limit) for _ in range(concurrency)))
+        seconds = time.perf_counter() - begin
+        client_cpu = time.process_time() - client_before
+        busy_after = machine_busy_seconds()
+        cpu_after = server.cpu_seconds()
+    server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    others = None
+    if server_cpu is not None and busy_before is not None and busy_after is not None:
+        spare = busy_after - busy_before - server_cpu - client_cpu
+        others = max(0.0, spare) / (seconds * (os.cpu_count() or 1))
+    return Run(
+        server.name,
+        0,
+        done,
+        seconds,
+        done / seconds,
+        None if server_cpu is None or not done else server_cpu / done * 1e6,
+        client_cpu / max(done, 1) * 1e6,
+        others,
+    )
+
+
+# The run and its summary
+
+
+def median(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    bodies = create_bodies(args.image_bytes)
+    minimal_cmd = [sys.executable, os.path.abspath(__file__), "--minimal-server", "--host", args.host]
+    # On a machine with 2+ cores, give the servers one core and the load generator another, so
+    # the server under test never competes with the client for a core.
+    server_cpu = client_cpu = None
+    if args.pin and hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2:
+        client_cpu, server_cpu = sorted(os.sched_getaffinity(0))[:2]
+        os.sched_setaffinity(0, {client_cpu})
+    runs: list[Run] = []
+    async with (
+        running("fake", fake_command(args), server_cpu) as fake,
+        running("minimal", minimal_cmd, server_cpu) as minimal,
+    ):
+        for server in (fake, minimal):
+            await drive(server, bodies, args.warmup, args.concurrency, args.max_seconds)
+        for round_no in range(1, args.rounds + 1):
+            # ABBA order (fake, minimal, minimal, fake, ...): a slow drift of the machine weighs
+            # on both servers alike instead of always on the one measured second.
+            order = (fake, minimal) if round_no % 2 else (minimal, fake)
+            for server in order:
+                run = await drive(server, bodies, args.requests, args.concurrency, args.max_seconds)
+                run.round = round_no
+                runs.append(run)
+                if not args.json:
+                    print(
+                        f"round {round_no} {run.server:<7} {run.requests:>7} requests in "
+                        f"{run.seconds:6.2f} s = {run.rps:8.0f} req/s; CPU per request: "
+                        f"server {run.server_cpu_us or 0:.0f} µs, client {run.client_cpu_us:.0f} µs; "
+                        f"other processes {100 * (run.others_share or 0):.0f}% of the machine",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    return results(args, runs, pinned=server_cpu is not None)
+
+
+def results(args: argparse.Namespace, runs: list[Run], *, pinned: bool) -> dict[str, Any]:
+    fake_runs = [r for r in runs if r.server == "fake"]
+    minimal_runs = [r for r in runs if r.server == "minimal"]
+    rps_fake = median([r.rps for r in fake_runs]) or 0.0
+    rps_minimal = median([r.rps for r in minimal_runs]) or 0.0
+    ratio = rps_fake / rps_minimal if rps_minimal else 0.0
+    # Each round's two runs ran back to back, so their ratio is the least disturbed by drift.
+    round_ratios = [f.rps / m.rps for f, m in zip(fake_runs, minimal_runs, strict=True)]
+    return {
+        "rounds": args.rounds,
+        "requests_per_run": args.requests,
+        "concurrency": args.concurrency,
+        "image_bytes": args.image_bytes,
+        "pinned": pinned,
+        "profiled": None if args.profile is None else args.profiler,
+        "rps_fake": rps_fake,
+        "rps_minimal": rps_minimal,
+        "ratio": ratio,
+        "round_ratios": round_ratios,
+        "median_round_ratio": statistics.median(round_ratios),
+        "server_cpu_us_per_request_fake": median([r.server_cpu_us for r in fake_runs]),
+        "server_cpu_us_per_request_minimal": median([r.server_cpu_us for r in minimal_runs]),
+        "client_cpu_us_per_request": median([r.client_cpu_us for r in runs]),
+        "others_share": median([r.others_share for r in runs]),
+        "target": TARGET_RATIO,
+        "passed": ratio >= TARGET_RATIO,
+        "runs": [asdict(r) for r in runs],
+    }
+
+
+def summary(result: dict[str, Any]) -> str:
+    ratios = result["round_ratios"]
+    lines = [
+        f"omofake throughput: {result['rounds']} rounds x {result['requests_per_run']} requests, "
+        f"{result['concurrency']} connections, {result['image_bytes']}-byte images"
+        + (", servers and load generator on separate cores" if result["pinned"] else ""),
+        f"  fake      {result['rps_fake']:8.0f} req/s (median)",
+        f"  minimal   {result['rps_minimal']:8.0f} req/s (median)",
+        f"  ratio     {result['ratio']:8.2f}  (per round: median {result['median_round_ratio']:.2f}, "
+        f"{min(ratios):.2f} to {max(ratios):.2f})",
+    ]
+    cpu_fake = result["server_cpu_us_per_request_fake"]
+    cpu_minimal = result["server_cpu_us_per_request_minimal"]
+    if cpu_fake and cpu_minimal:
+        lines.append(
+            f"  server CPU per request: fake {cpu_fake:.0f} µs, minimal {cpu_minimal:.0f} µs "
+            f"(minimal/fake {cpu_minimal / cpu_fake:.2f}); "
+            f"load generator {result['client_cpu_us_per_request']:.0f} µs"
+        )
+    if result["profiled"]:
+        lines.append(f"  note: the fake ran under {result['profiled']}, so its figures are not comparable")
+    others = result["others_share"]
+    if others is not None and others > NOISY_SHARE:
+        lines.append(
+            f"  warning: other processes used {100 * others:.0f}% of the machine meanwhile; the figures "
+            "are noisy (rerun on a quiet machine, or with more --rounds)"
+        )
+    verdict = "PASS" if result["passed"] else "FAIL"
+    lines.append(f"{verdict}: fake / minimal = {result['ratio']:.2f}, target {result['target']:.2f}")
+    return "\n".join(lines)
+
+
+def print_profile(path: str, profiler: str, top: int) -> None:
+    if profiler == "pyinstrument":
+        with open(path, encoding="utf-8") as fh:
+            sys.stderr.write(fh.read())
+        return
+    stats = pstats.Stats(path, stream=sys.stderr)
+    stats.strip_dirs().sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=positive, default=5, help="measured runs per server (default: 5)")
+    parser.add_argument(
+        "--requests", type=positive, default=20000, help="requests per run, half createJob (default: 20000)"
+    )
+    parser.add_argument(
+        "--max-seconds", type=float, default=30.0, help="a run stops after this long (default: 30)"
+    )
+    parser.add_argument(
+        "--warmup", type=positive, default=2000, help="requests per server before measuring (default: 2000)"
+    )
+    parser.add_argument(
+        "--concurrency", type=positive, default=64, help="connections and workers (default: 64)"
+    )
+    parser.add_argument(
+        "--image-bytes",
+        type=positive,
+        default=3000,
+        help="bytes per image before base64, two images for types 23 and 26 (default: 3000)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to serve on")
+    parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="do not pin the servers and the load generator to separate cores",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="run the fake under cProfile, save FILE and print its top costs"
+    )
+    parser.add_argument(
+        "--profiler",
+        choices=("cprofile", "pyinstrument"),
+        default="cprofile",
+        help="with --profile: cProfile (standard library) or pyinstrument (pip install pyinstrument)",
+    )
+    parser.add_argument(
+        "--fake-command",
+        metavar="CMD",
+        help="start the fake with this command instead (it must print its URL on stdout when ready), "
+        "e.g. to measure an installed wheel or a patched build",
+    )
+    parser.add_argument("--minimal-server", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, not {text}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.minimal_server:
+        return asyncio.run(serve_minimal(args.host))
+    try:
+        result = asyncio.run(benchmark(args))
+    except (BadAnswer, RuntimeError, OSError) as exc:
+        print(f"throughput: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2) if args.json else summary(result))
+    if args.profile:
+        print_profile(args.profile, args.profiler, 25)
+    return 0 if result["passed"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
