@@ -15,6 +15,7 @@ whether the load generator or the server was the bottleneck.
     python benchmarks/throughput.py                 # 5 rounds of 20000 requests per server
     python benchmarks/throughput.py --json          # the same, as one JSON object
     python benchmarks/throughput.py --profile fake.prof   # the fake under cProfile (slower)
+    python benchmarks/throughput.py --profile fake.txt --profiler pyinstrument   # sampling
 
 Exit status: 0 when the ratio meets the target, 1 when it does not, 2 on a broken run.
 """
@@ -35,9 +36,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import IO, Any
+
+import aiohttp
+from aiohttp import web
 
 TARGET_RATIO = 0.70
 TOKEN = "benchmark-token-0123456789"
@@ -57,11 +61,10 @@ MINIMAL_RESULT = json.dumps({"error": False, "status": "success", "result": "1|4
 # The minimal server (run in its own process with --minimal-server)
 
 
-def minimal_app() -> Any:
+def minimal_app() -> web.Application:
     """An aiohttp app with the fake's two routes that reads each body and answers fixed JSON."""
-    from aiohttp import web
 
-    def answer(fixed: bytes) -> Any:
+    def answer(fixed: bytes) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handle(request: web.Request) -> web.Response:
             # Read the body like the fake does, so both pay for receiving the image.
             await request.read()
@@ -77,8 +80,6 @@ def minimal_app() -> Any:
 
 
 async def serve_minimal(host: str) -> int:
-    from aiohttp import web
-
     # Configured as omofake's FakeServer configures its runner: no access log.
     runner = web.AppRunner(minimal_app(), access_log=None, shutdown_timeout=0.5)
     await runner.setup()
@@ -225,8 +226,6 @@ class BadAnswer(Exception):
 
 async def drive(server: Server, bodies: list[bytes], requests: int, concurrency: int, limit: float) -> Run:
     """Send about ``requests`` requests (createJob + getJobResult pairs), stopping after ``limit`` s."""
-    import aiohttp
-
     create_url = f"{server.url}/api/createJob"
     result_url = f"{server.url}/api/getJobResult"
     pairs = max(1, requests // 2)
