@@ -11,10 +11,16 @@ createJob and one getJobResult call with ``requests`` and checks the answers:
 Each file runs in its own ``python -m pytest -p no:cacheprovider`` subprocess of this
 interpreter, the two alternating for ``--rounds`` rounds; the wall time of each run is
 measured around the subprocess. The summary gives each file's median and the ratio
-omofake / httpserver (target: 1.0 or less, although omofake does real job logic and validation).
+omofake / httpserver (target: 1.0 or less, although omofake does real job logic and validation),
+with the CPU time and pytest's own session time as steadier second opinions.
+
+``--plugins installed`` (the default) lets pytest load every installed plugin, as in a project
+that has both omofake and pytest-httpserver installed; start-up is then the same for both files
+and, with heavy plugins around, most of each run. ``--plugins own`` turns autoloading off and
+gives each file only its own plugin, so each pays just its own imports.
 
     python benchmarks/fixture_overhead.py                    # 300 tests, 5 rounds
-    python benchmarks/fixture_overhead.py --tests 50 --rounds 3
+    python benchmarks/fixture_overhead.py --tests 50 --rounds 3 --plugins own
     python benchmarks/fixture_overhead.py --profile omofake.prof   # the omofake file under cProfile
     python benchmarks/fixture_overhead.py --json
 
@@ -103,12 +109,22 @@ def write_suites(root: Path, tests: int) -> dict[str, Path]:
     return suites
 
 
-def pytest_env() -> dict[str, str]:
+#: The plugin each file needs, by entry point name, for ``--plugins own``.
+OWN_PLUGIN = {"omofake": "omofake", "httpserver": "pytest_httpserver"}
+PLUGIN_MODES = ("installed", "own")
+
+
+def pytest_command(path: Path, plugins: str) -> tuple[list[str], dict[str, str]]:
+    """The pytest arguments and environment to run one generated file with."""
     env = dict(os.environ)
     # omofake's own test suite turns on answer self-checking; users do not, so neither do we.
     env.pop("OMOFAKE_SELF_CHECK", None)
     env.pop("PYTEST_ADDOPTS", None)
-    return env
+    args = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    if plugins == "own":
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        args += ["-p", OWN_PLUGIN[path.stem.removeprefix("test_")]]
+    return [*args, path.name], env
 
 
 @dataclass(frozen=True)
@@ -125,15 +141,16 @@ class Run:
     session: float
 
 
-def run_suite(path: Path, tests: int, profile: Path | None = None) -> Run:
+def run_suite(path: Path, tests: int, plugins: str = "installed", profile: Path | None = None) -> Run:
     """Run one file in a pytest subprocess and time it."""
+    args, env = pytest_command(path, plugins)
     command = [sys.executable]
     if profile is not None:
         command += ["-m", "cProfile", "-o", str(profile)]
-    command += ["-m", "pytest", "-q", "-p", "no:cacheprovider", path.name]
+    command += args
     cpu_before = _children_cpu()
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=path.parent, env=pytest_env(), capture_output=True, text=True)
+    done = subprocess.run(command, cwd=path.parent, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     cpu = _children_cpu() - cpu_before
     if done.returncode != 0 or f"{tests} passed" not in done.stdout:
@@ -161,6 +178,7 @@ class Runs:
 class Summary:
     tests: int
     rounds: int
+    plugins: str
     omofake: Runs
     httpserver: Runs
 
@@ -169,7 +187,7 @@ class Summary:
         return self.omofake.median(what) / self.httpserver.median(what)
 
     def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"tests": self.tests, "rounds": self.rounds}
+        out: dict[str, object] = {"tests": self.tests, "rounds": self.rounds, "plugins": self.plugins}
         for name, runs in (("omofake", self.omofake), ("httpserver", self.httpserver)):
             out[name] = {
                 "runs": [asdict(run) for run in runs.runs],
@@ -184,32 +202,44 @@ class Summary:
 MEASURES = ("wall", "cpu", "session")
 
 
-def measure(tests: int, rounds: int, workdir: Path) -> Summary:
+def measure(
+    tests: int, rounds: int, workdir: Path, *, plugins: str = "installed", warmup: int = 1
+) -> Summary:
     suites = write_suites(workdir, tests)
     runs: dict[str, list[Run]] = {name: [] for name in suites}
-    # One run of each first, not measured: it warms the file system cache and byte-compiles.
-    for path in suites.values():
-        run_suite(path, tests)
+    # Unmeasured runs first: they warm the file system cache and byte-compile.
+    for _ in range(warmup):
+        for path in suites.values():
+            run_suite(path, tests, plugins)
     for round_ in range(rounds):
         # Alternate which goes first, so neither always runs on a machine the other warmed.
         order = ("omofake", "httpserver") if round_ % 2 == 0 else ("httpserver", "omofake")
         for name in order:
-            runs[name].append(run_suite(suites[name], tests))
-    return Summary(tests, rounds, Runs(runs["omofake"]), Runs(runs["httpserver"]))
+            runs[name].append(run_suite(suites[name], tests, plugins))
+    return Summary(tests, rounds, plugins, Runs(runs["omofake"]), Runs(runs["httpserver"]))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tests", type=int, default=300, help="tests per file (default 300)")
     parser.add_argument("--rounds", type=int, default=5, help="measured runs of each file (default 5)")
+    parser.add_argument(
+        "--warmup", type=int, default=1, help="unmeasured runs of each file first (default 1)"
+    )
+    parser.add_argument(
+        "--plugins",
+        choices=PLUGIN_MODES,
+        default="installed",
+        help="load every installed pytest plugin (default), or only each file's own",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.add_argument("--keep", type=Path, help="write the test files here and keep them")
     parser.add_argument(
         "--profile", type=Path, metavar="FILE", help="run the omofake file once under cProfile into FILE"
     )
     args = parser.parse_args(argv)
-    if args.tests < 1 or args.rounds < 1:
-        parser.error("--tests and --rounds must be 1 or more")
+    if args.tests < 1 or args.rounds < 1 or args.warmup < 0:
+        parser.error("--tests and --rounds must be 1 or more, --warmup 0 or more")
     try:
         import pytest_httpserver  # noqa: F401
     except ImportError:
@@ -220,17 +250,20 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.profile is not None:
                 suites = write_suites(workdir, args.tests)
-                run_suite(suites["omofake"], args.tests, profile=args.profile.resolve())
+                run_suite(suites["omofake"], args.tests, args.plugins, profile=args.profile.resolve())
                 print(f"profile of the omofake file written to {args.profile}")
                 return 0
-            summary = measure(args.tests, args.rounds, workdir)
+            summary = measure(args.tests, args.rounds, workdir, plugins=args.plugins, warmup=args.warmup)
         except RuntimeError as exc:
             print(exc, file=sys.stderr)
             return 2
     if args.json:
         print(json.dumps(summary.to_dict()))
     else:
-        print(f"{summary.tests} tests per file, {summary.rounds} rounds, python {sys.version.split()[0]}")
+        print(
+            f"{summary.tests} tests per file, {summary.rounds} rounds, plugins: {summary.plugins}, "
+            f"python {sys.version.split()[0]}"
+        )
         for name, runs in (("omofake", summary.omofake), ("httpserver", summary.httpserver)):
             walls = ", ".join(f"{run.wall:.2f}" for run in runs.runs)
             print(

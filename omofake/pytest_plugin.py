@@ -251,9 +251,10 @@ class _FixtureClient(OmoClient):
     async def close(self) -> None:
         if self.session_loop not in (None, asyncio.get_running_loop()):
             pytest.fail(
-                "omofake_client was used in another event loop than the one its fixture runs in: "
-                "the test's loop_scope differs from asyncio_default_fixture_loop_scope. Give both "
-                "the same scope, or open a client in the test: "
+                "omofake_client was used in another event loop than the one its fixture runs in "
+                "(a test loop_scope other than asyncio_default_fixture_loop_scope, or a loop of "
+                "the test's own), so it cannot close its connections. Give tests and fixtures the "
+                "same loop scope, or open a client in the test: "
                 "`async with OmoClient(token, base_url=omofake_url) as client:`",
                 pytrace=False,
             )
@@ -339,8 +340,9 @@ def describe_violations(found: Sequence[tuple[Exchange, Violation]]) -> str:
     what the documented contract expects there and what was sent."""
     requests = len({id(exchange) for exchange, _ in found})
     lines = [
-        f"omofake contract: the code under test sent {requests} request(s) that break the "
-        f"documented OMOcaptcha API, {len(found)} violation(s):"
+        f"omofake contract: the code under test sent {_count(requests, 'request')} that "
+        f"{'breaks' if requests == 1 else 'break'} the documented OMOcaptcha API "
+        f"({_count(len(found), 'violation')}):"
     ]
     rows = [(violation.endpoint, violation.path, _what(violation)) for _, violation in found]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
@@ -350,6 +352,10 @@ def describe_violations(found: Sequence[tuple[Exchange, Violation]]) -> str:
         "check off, run with -o omofake_contract=false."
     )
     return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _what(violation: Violation) -> str:
