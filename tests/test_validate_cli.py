@@ -89,7 +89,7 @@ def created(job_id: int) -> dict[str, Any]:
     return {"error": False, "job_id": job_id, "message": "Create job success."}
 
 
-def poll(job_id: int) -> dict[str, Any]:
+def poll(job_id: int | str) -> dict[str, Any]:
     return {"api_token": "test***", "job_id": job_id}
 
 
