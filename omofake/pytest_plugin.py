@@ -50,7 +50,7 @@ from omofake.server import FakeServer
 
 try:
     import pytest_asyncio
-except ImportError:  # pragma: no cover - exercised by environments without pytest-asyncio
+except ImportError:  # pytest-asyncio is a test extra, not a dependency
     pytest_asyncio = None  # type: ignore[assignment]
 
 __all__ = [
@@ -72,8 +72,9 @@ DEFAULT_TOKEN = "omofake-test-token"
 #: Seconds between polls of ``omofake_client.solve``: the real API asks for 2 s, but the fake
 #: answers at once, and a test should not sleep.
 CLIENT_POLL_INTERVAL = 0.01
-#: Seconds ``omofake_client.solve`` waits for a job: long enough for any configured
-#: ``running_polls``, short enough that a job that never finishes fails the test quickly.
+#: Seconds ``omofake_client.solve`` waits for a job: ample for the ``running_polls`` and
+#: latencies tests configure, short enough that a job that never finishes fails the test
+#: quickly. ``solve(..., timeout=...)`` takes another.
 CLIENT_TIMEOUT = 10.0
 
 MARKER = "omofake"
@@ -278,7 +279,7 @@ if pytest_asyncio is not None:
         async with _make_client(omofake_url, omofake_token) as client:
             yield client
 
-else:  # pragma: no cover - exercised by environments without pytest-asyncio
+else:
 
     @pytest.fixture
     async def omofake_client(omofake_url: str, omofake_token: str) -> AsyncIterator[OmoClient]:
@@ -292,6 +293,19 @@ else:  # pragma: no cover - exercised by environments without pytest-asyncio
 
 
 # The marker
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A marker on a test that never asks for the fake would be silently ignored: say so.
+    for item in items:
+        uses_fake = "omofake_server" in getattr(item, "fixturenames", ())
+        if not uses_fake and any(marker.name == MARKER for marker in item.own_markers):
+            item.warn(
+                pytest.PytestWarning(
+                    "@pytest.mark.omofake has no effect here: the test uses no omofake fixture "
+                    "(omofake_server, omofake_url or omofake_client)"
+                )
+            )
 
 
 def _apply_markers(server: FakeServer, item: pytest.Item) -> None:

@@ -227,6 +227,11 @@ class TestTokens:
 # Errors the plugin must explain.
 
 
+@pytest.mark.omofake(running_polls=2)
+def test_marker_without_the_fake():
+    pass
+
+
 @pytest.mark.omofake(running_pols=2)
 def test_marker_typo(omofake_server):
     pass
@@ -286,7 +291,7 @@ def test_fixtures_marker_and_journal(pytester: pytest.Pytester, run: Run) -> Non
     result = run("-v")
 
     # test_journal_helpers sends a GET, against the contract, and passes: the check is off.
-    result.assert_outcomes(passed=21, errors=4)
+    result.assert_outcomes(passed=22, errors=4)
     result.stdout.fnmatch_lines(["omofake: seed=None, strict=False, contract=False"])
     result.stdout.fnmatch_lines(
         [
@@ -300,6 +305,12 @@ def test_fixtures_marker_and_journal(pytester: pytest.Pytester, run: Run) -> Non
             "omofake_client was used in another event loop than the one its fixture runs in *",
         ],
         consecutive=False,
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*test_marker_without_the_fake*",
+            "*PytestWarning: @pytest.mark.omofake has no effect here: the test uses no omofake fixture*",
+        ]
     )
     # The errors are the messages alone: no traceback through the plugin.
     assert "_apply_markers" not in result.stdout.str()
