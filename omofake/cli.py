@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -164,12 +165,16 @@ def _extra_server_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _record_file(text: str) -> str:
-    # Opened (and so created) here, so a bad path is a flag error (exit 2) before the server starts.
-    try:
-        with open(text, "a", encoding="utf-8"):
-            pass
-    except OSError as exc:
-        raise argparse.ArgumentTypeError(f"cannot record to {text}: {exc.strerror or exc}") from None
+    # Checked here, so that a bad path is a flag error (exit 2) rather than a failure once the
+    # server is set up; the file itself is only created (or appended to) by the server.
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot record to {text}: it is a folder")
+    folder = path.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot record to {text}: no folder {folder}")
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot record to {text}: permission denied")
     return text
 
 

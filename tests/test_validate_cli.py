@@ -161,7 +161,9 @@ def test_serve_record_appends_and_validate_catches_a_client_that_drifted(tmp_pat
 def test_serve_record_to_a_path_that_cannot_be_written_is_a_flag_error(tmp_path: Path) -> None:
     result = run("serve", "--port", "0", "--record", str(tmp_path / "no-such-dir" / "x.jsonl"))
     assert result.returncode == 2
-    assert "cannot record to" in result.stderr and "No such file or directory" in result.stderr
+    assert f"cannot record to {tmp_path / 'no-such-dir' / 'x.jsonl'}: no folder" in result.stderr
+    result = run("serve", "--port", "0", "--record", str(tmp_path))
+    assert result.returncode == 2 and "it is a folder" in result.stderr
     assert "Traceback" not in result.stderr
 
 
