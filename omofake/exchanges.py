@@ -92,7 +92,8 @@ class CheckedExchange:
     endpoint: str
     #: The job it created or asked about, when the exchange names one.
     job_id: int | None
-    #: The job type its getJobResult answer was checked against (None: any type).
+    #: The job's type: the one a createJob line asked for, or the one a getJobResult answer
+    #: was checked against (None: not known, so checked against every type's formats).
     type_job_id: str | None
     violations: tuple[Violation, ...]
 
@@ -147,7 +148,8 @@ def check_file(path: str | os.PathLike[str]) -> Iterator[CheckedExchange]:
         if endpoint == "createJob":
             created = type_id or _text(_get(request, "data", "type_job_id"))
             if job_id is not None and created is not None and created in CATALOGUE:
-                job_types[job_id] = created
+                # The catalogue's own string: one object per type, however many jobs a file has.
+                job_types[job_id] = CATALOGUE[created].id
             type_id = created
         elif endpoint == "getJobResult" and type_id is None and job_id is not None:
             type_id = job_types.get(job_id)
