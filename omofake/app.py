@@ -26,8 +26,6 @@ MAX_BODY_KEY = web.AppKey("omofake.max_body", int)
 ROUTES: dict[str, Endpoint] = {"/api/createJob": "createJob", "/api/getJobResult": "getJobResult"}
 #: Where the running server serves its OpenAPI document (built from the schema files).
 OPENAPI_PATH = "/openapi.json"
-# Kept here rather than in messages.py: it is about the document, not an answer of the API.
-_OPENAPI_METHOD_NOT_ALLOWED = "Method {method} is not allowed on {path}; use GET."
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -54,7 +52,7 @@ async def _openapi_json(request: web.Request) -> web.StreamResponse:
     with ``--record`` must hold only those (a tool such as schemathesis fetches it first).
     """
     if request.method not in ("GET", "HEAD"):
-        message = _OPENAPI_METHOD_NOT_ALLOWED.format(method=request.method, path=request.path)
+        message = messages.METHOD_NOT_ALLOWED.format(method=request.method, path=request.path, allowed="GET")
         return _unrouted(request, message, 405, f"GET {OPENAPI_PATH}", {"Allow": "GET, HEAD"})
     return web.json_response(openapi_document(f"{request.scheme}://{request.host}"))
 
@@ -118,7 +116,7 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
     try:
         return await handler(request)
     except web.HTTPMethodNotAllowed as exc:
-        message = messages.METHOD_NOT_ALLOWED.format(method=request.method, path=request.path)
+        message = messages.METHOD_NOT_ALLOWED.format(method=request.method, path=request.path, allowed="POST")
         return _unrouted(request, message, exc.status, "POST", {"Allow": "POST"})
     except web.HTTPNotFound as exc:
         message = messages.NOT_FOUND.format(method=request.method, path=request.path)

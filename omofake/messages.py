@@ -44,7 +44,7 @@ JOB_NOT_FOUND: Final = "Job {job_id} not found."
 NOT_FOUND: Final = (
     "Not found: {method} {path}. The API answers POST /api/createJob and POST /api/getJobResult."
 )
-METHOD_NOT_ALLOWED: Final = "Method {method} is not allowed on {path}; use POST."
+METHOD_NOT_ALLOWED: Final = "Method {method} is not allowed on {path}; use {allowed}."
 BODY_TOO_LARGE: Final = "Request body is larger than the limit of {limit} bytes."
 INTERNAL_ERROR: Final = "Internal error in omofake: {detail}. Please report it."
 

@@ -133,7 +133,8 @@ class FakeService:
         found, body, problem = self._check("getJobResult", body)
         if problem is not None:
             return problem
-        job_id: int = body["job_id"]
+        # The schema's integer admits 123456.0; the job is 123456 all the same.
+        job_id = int(body["job_id"])
         job = self.store.get(job_id)
         behaviour = self.behaviours.for_unknown_job() if job is None else job.behaviour
         delay = _pick_delay(behaviour.result_latency)

@@ -99,9 +99,7 @@ class FakeApi:
         else:
             reply = self.results.pop(0) if len(self.results) > 1 else self.results[0]
         if isinstance(reply.body, str):
-            return web.Response(
-                text=reply.body, status=reply.status, content_type="text/html"
-            )
+            return web.Response(text=reply.body, status=reply.status, content_type="text/html")
         return web.json_response(reply.body, status=reply.status)
 
     def app(self) -> web.Application:
@@ -155,9 +153,7 @@ async def test_solve_instant_success_polls_once_without_sleeping(api: FakeApi) -
 
 
 @pytest.mark.asyncio
-async def test_solve_polls_until_success_sleeping_between_polls(
-    api: FakeApi, client: OmoClient
-) -> None:
+async def test_solve_polls_until_success_sleeping_between_polls(api: FakeApi, client: OmoClient) -> None:
     api.script(RUNNING, RUNNING, RUNNING, success("50"))
     assert await client.solve(23, "aW5uZXI=|b3V0ZXI=", poll_interval=0.05) == "50"
     polls = api.polls()
@@ -178,9 +174,7 @@ async def test_solve_fail_raises_job_failed(api: FakeApi, client: OmoClient) -> 
 
 
 @pytest.mark.asyncio
-async def test_solve_timeout_raises_solve_timeout(
-    api: FakeApi, client: OmoClient
-) -> None:
+async def test_solve_timeout_raises_solve_timeout(api: FakeApi, client: OmoClient) -> None:
     api.script(RUNNING)
     started = time.monotonic()
     with pytest.raises(SolveTimeout) as excinfo:
@@ -194,9 +188,7 @@ async def test_solve_timeout_raises_solve_timeout(
 
 
 @pytest.mark.asyncio
-async def test_solve_zero_timeout_still_polls_once(
-    api: FakeApi, client: OmoClient
-) -> None:
+async def test_solve_zero_timeout_still_polls_once(api: FakeApi, client: OmoClient) -> None:
     api.script(RUNNING)
     with pytest.raises(SolveTimeout):
         await client.solve(30, "aW1n", timeout=0)
@@ -213,9 +205,7 @@ async def test_solve_rejects_non_positive_interval(client: OmoClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_type_26_running_and_fail_results_normalised_to_none(
-    api: FakeApi, client: OmoClient
-) -> None:
+async def test_type_26_running_and_fail_results_normalised_to_none(api: FakeApi, client: OmoClient) -> None:
     api.script(RUNNING_26, FAIL_26)
     running = await client.get_job_result(JOB_ID)
     failed = await client.get_job_result(JOB_ID)
@@ -237,9 +227,7 @@ async def test_type_26_solve(api: FakeApi, client: OmoClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_type_26_fail_raises_job_failed_with_raw(
-    api: FakeApi, client: OmoClient
-) -> None:
+async def test_type_26_fail_raises_job_failed_with_raw(api: FakeApi, client: OmoClient) -> None:
     api.script(FAIL_26)
     with pytest.raises(JobFailed) as excinfo:
         await client.solve(26, "bWFzaw==|YmFja2dyb3VuZA==")
@@ -259,9 +247,7 @@ async def test_job_result_success(api: FakeApi, client: OmoClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_api_error_on_create_raises_omo_error(
-    api: FakeApi, client: OmoClient
-) -> None:
+async def test_api_error_on_create_raises_omo_error(api: FakeApi, client: OmoClient) -> None:
     api.created = Reply(INVALID_TOKEN)
     with pytest.raises(OmoError) as excinfo:
         await client.create_job(13, "aW1n", input="panda")
@@ -272,9 +258,7 @@ async def test_api_error_on_create_raises_omo_error(
 
 
 @pytest.mark.asyncio
-async def test_api_error_on_poll_raises_omo_error(
-    api: FakeApi, client: OmoClient
-) -> None:
+async def test_api_error_on_poll_raises_omo_error(api: FakeApi, client: OmoClient) -> None:
     api.script({"error": True, "message": "Job not found."})
     with pytest.raises(OmoError, match=r"Job not found\."):
         await client.solve(30, "aW1n")
@@ -355,9 +339,7 @@ async def test_result_answer_not_matching_docs_raises_protocol_error(
 
 
 @pytest.mark.asyncio
-async def test_http_error_without_error_flag_is_protocol_error(
-    api: FakeApi, client: OmoClient
-) -> None:
+async def test_http_error_without_error_flag_is_protocol_error(api: FakeApi, client: OmoClient) -> None:
     api.created = Reply(CREATED, 500)
     with pytest.raises(ProtocolError) as excinfo:
         await client.create_job(30, "aW1n")
@@ -369,17 +351,13 @@ async def test_http_error_without_error_flag_is_protocol_error(
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("suffix", ["", "/"])
-async def test_base_url_with_or_without_trailing_slash(
-    api: FakeApi, suffix: str
-) -> None:
+async def test_base_url_with_or_without_trailing_slash(api: FakeApi, suffix: str) -> None:
     async with OmoClient(TOKEN, api.base_url + suffix) as client:
         assert await client.create_job("30", "aW1n") == JOB_ID
 
 
 @pytest.mark.asyncio
-async def test_create_job_sends_documented_form(
-    api: FakeApi, client: OmoClient
-) -> None:
+async def test_create_job_sends_documented_form(api: FakeApi, client: OmoClient) -> None:
     await client.create_job(30, "aW1n", priority=1)
     # No "input" key unless given; extra fields land in data; id sent as text.
     assert api.created_data() == {
@@ -390,9 +368,7 @@ async def test_create_job_sends_documented_form(
 
 
 @pytest.mark.asyncio
-async def test_create_job_images_single_and_pair(
-    api: FakeApi, client: OmoClient, tmp_path: Path
-) -> None:
+async def test_create_job_images_single_and_pair(api: FakeApi, client: OmoClient, tmp_path: Path) -> None:
     outer = tmp_path / "outer.png"
     outer.write_bytes(b"outer")
     await client.create_job(23, images=[b"inner", outer])
@@ -402,12 +378,8 @@ async def test_create_job_images_single_and_pair(
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize(
-    "kwargs", [{}, {"image_base64": "aW1n", "images": b"img"}], ids=["none", "both"]
-)
-async def test_exactly_one_image_argument(
-    api: FakeApi, client: OmoClient, kwargs: dict[str, Any]
-) -> None:
+@pytest.mark.parametrize("kwargs", [{}, {"image_base64": "aW1n", "images": b"img"}], ids=["none", "both"])
+async def test_exactly_one_image_argument(api: FakeApi, client: OmoClient, kwargs: dict[str, Any]) -> None:
     with pytest.raises(TypeError):
         await client.create_job(30, **kwargs)
     with pytest.raises(TypeError):
