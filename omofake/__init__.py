@@ -1,17 +1,36 @@
-"""omofake: a fake OMOcaptcha API for tests."""
+"""omofake: a fake OMOcaptcha API for tests.
 
-# Before the imports: submodules (the CLI, the OpenAPI document) read it while the package loads.
+The names below load on first use: pytest imports this package (for its plugin) in every run
+of a project that has omofake installed, and most of those runs never start a fake server.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from omofake.behaviour import Behaviour, Knobs
-from omofake.catalogue import CATALOGUE, JobType
-from omofake.client import JobResult, OmoClient
-from omofake.clock import ManualClock
-from omofake.contract import ContractError, Violation
-from omofake.errors import JobFailed, OmoError, ProtocolError, SolveTimeout
-from omofake.jobs import Job
-from omofake.journal import Exchange, Journal
-from omofake.server import FakeServer
+# Where each public name lives.
+_EXPORTS = {
+    "Behaviour": "omofake.behaviour",
+    "Knobs": "omofake.behaviour",
+    "CATALOGUE": "omofake.catalogue",
+    "JobType": "omofake.catalogue",
+    "JobResult": "omofake.client",
+    "OmoClient": "omofake.client",
+    "ManualClock": "omofake.clock",
+    "ContractError": "omofake.contract",
+    "Violation": "omofake.contract",
+    "JobFailed": "omofake.errors",
+    "OmoError": "omofake.errors",
+    "ProtocolError": "omofake.errors",
+    "SolveTimeout": "omofake.errors",
+    "Job": "omofake.jobs",
+    "Exchange": "omofake.journal",
+    "Journal": "omofake.journal",
+    "FakeServer": "omofake.server",
+}
 
 __all__ = [
     "CATALOGUE",
@@ -33,3 +52,26 @@ __all__ = [
     "Violation",
     "__version__",
 ]
+
+if TYPE_CHECKING:
+    from omofake.behaviour import Behaviour, Knobs
+    from omofake.catalogue import CATALOGUE, JobType
+    from omofake.client import JobResult, OmoClient
+    from omofake.clock import ManualClock
+    from omofake.contract import ContractError, Violation
+    from omofake.errors import JobFailed, OmoError, ProtocolError, SolveTimeout
+    from omofake.jobs import Job
+    from omofake.journal import Exchange, Journal
+    from omofake.server import FakeServer
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'omofake' has no attribute {name!r}")
+    value = getattr(import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

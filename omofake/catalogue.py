@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from faker import Faker
+if TYPE_CHECKING:
+    from faker import Faker
 
-ResultMaker = Callable[[Faker], str]
+ResultMaker = Callable[["Faker"], str]
 
 
 def tile_indices(fake: Faker) -> str:

@@ -35,18 +35,20 @@ Options (command line, or the ini file without the dashes)
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
 
-from omofake.client import OmoClient
-from omofake.contract import Violation
-from omofake.journal import Exchange
-from omofake.server import FakeServer
+# pytest imports this module in every run of every project that has omofake installed: the
+# server, the client and their dependencies (aiohttp, faker, jsonschema) load only when a test
+# asks for a fixture.
+if TYPE_CHECKING:
+    from omofake.client import OmoClient
+    from omofake.contract import Violation
+    from omofake.journal import Exchange
+    from omofake.server import FakeServer
 
 try:
     import pytest_asyncio
@@ -191,6 +193,8 @@ def omofake_session_server(pytestconfig: pytest.Config) -> Iterator[FakeServer]:
     """
     settings = pytestconfig.stash[_SETTINGS]
     # Seed and strict are the server's own settings, so reset() returns to them before each test.
+    from omofake.server import FakeServer
+
     with FakeServer(seed=settings.seed, strict=settings.strict) as server:
         yield server
 
@@ -232,38 +236,10 @@ def omofake_token() -> str:
     return DEFAULT_TOKEN
 
 
-class _FixtureClient(OmoClient):
-    """The client of ``omofake_client``: remembers the loop its aiohttp session was opened in.
+def _make_client(url: str, token: str) -> OmoClient:
+    from omofake.fixture_client import FixtureClient
 
-    OmoClient opens its session on its first request, so the session lives in the loop the test
-    runs in, whatever loop set the fixture up. Closing it at teardown needs the fixture's loop to
-    be that same loop: pytest-asyncio arranges it for fixtures and tests of one loop scope (the
-    default: a loop per test). When they differ, aiohttp fails with "attached to a different
-    loop"; this lets the fixture say what is wrong instead.
-    """
-
-    session_loop: asyncio.AbstractEventLoop | None = None
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self.session_loop is None:
-            self.session_loop = asyncio.get_running_loop()
-        return super()._get_session()
-
-    async def close(self) -> None:
-        if self.session_loop not in (None, asyncio.get_running_loop()):
-            pytest.fail(
-                "omofake_client was used in another event loop than the one its fixture runs in "
-                "(a test loop_scope other than asyncio_default_fixture_loop_scope, or a loop of "
-                "the test's own), so it cannot close its connections. Give tests and fixtures the "
-                "same loop scope, or open a client in the test: "
-                "`async with OmoClient(token, base_url=omofake_url) as client:`",
-                pytrace=False,
-            )
-        await super().close()
-
-
-def _make_client(url: str, token: str) -> _FixtureClient:
-    return _FixtureClient(token, base_url=url, poll_interval=CLIENT_POLL_INTERVAL, timeout=CLIENT_TIMEOUT)
+    return FixtureClient(token, base_url=url, poll_interval=CLIENT_POLL_INTERVAL, timeout=CLIENT_TIMEOUT)
 
 
 if pytest_asyncio is not None:

@@ -3,6 +3,7 @@ from inside the wheel, not from a source checkout."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -68,3 +69,24 @@ def test_package_finds_its_schemas_inside_the_wheel(wheel: Path, tmp_path: Path)
     assert module.startswith(str(site))
     assert Path(schema_dir) == site / "omofake" / "schemas"
     assert violations == "[]"
+
+
+def test_loading_the_plugin_leaves_the_heavy_dependencies_alone() -> None:
+    # pytest loads the plugin in every run of every project with omofake installed.
+    probe = (
+        "import sys, pytest, omofake.pytest_plugin; "
+        "print(sorted(m for m in ('aiohttp', 'faker', 'jsonschema', 'omofake.server') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_public_names_load_on_first_use() -> None:
+    import omofake
+
+    assert set(omofake.__all__) - {"__version__"} == set(omofake._EXPORTS)
+    for name, module in omofake._EXPORTS.items():
+        assert getattr(omofake, name) is getattr(importlib.import_module(module), name)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = omofake.Nope  # type: ignore[attr-defined]
