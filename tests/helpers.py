@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
+import subprocess
+import sys
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -81,3 +86,36 @@ def post_urllib(url: str, body: Any) -> tuple[int, Any]:
 
 
 POSTERS: dict[str, Poster] = {"requests": post_requests, "httpx": post_httpx, "urllib": post_urllib}
+
+
+OMOFAKE = [sys.executable, "-m", "omofake"]
+
+
+@contextmanager
+def serve(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``omofake serve --port 0`` in a subprocess: yields its URL (once it prints it) and the process.
+
+    A test may stop it itself; otherwise it is stopped with SIGTERM and must exit 0.
+    """
+    process = subprocess.Popen(
+        [*OMOFAKE, "serve", "--port", "0", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), process.stderr.read() if process.stderr else url
+        yield url, process
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream:
+                stream.close()

@@ -7,40 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import requests
 
-from .helpers import TOKEN, create_body
-
-OMOFAKE = [sys.executable, "-m", "omofake"]
-
-
-@contextmanager
-def serve(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """Start ``omofake serve --port 0`` and yield its URL once it prints it."""
-    process = subprocess.Popen(
-        [*OMOFAKE, "serve", "--port", "0", *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), process.stderr.read() if process.stderr else url
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
-        for stream in (process.stdout, process.stderr):
-            if stream:
-                stream.close()
+from .helpers import OMOFAKE, TOKEN, create_body, serve
 
 
 def call(url: str, endpoint: str, body: Any) -> dict[str, Any]:

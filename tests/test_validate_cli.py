@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
-import sys
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -24,35 +21,7 @@ from omofake.client import OmoClient
 from omofake.errors import JobFailed
 from omofake.exchanges import check_file
 
-from .helpers import INPUTS, PNG, TOKEN, create_body
-
-OMOFAKE = [sys.executable, "-m", "omofake"]
-
-
-@contextmanager
-def serve(*flags: str) -> Iterator[str]:
-    """``omofake serve --port 0 --quiet`` in a subprocess; yields its URL, stops it with SIGTERM."""
-    process = subprocess.Popen(
-        [*OMOFAKE, "serve", "--port", "0", "--quiet", *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), process.stderr.read() if process.stderr else url
-        yield url
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        for stream in (process.stdout, process.stderr):
-            if stream:
-                stream.close()
+from .helpers import INPUTS, OMOFAKE, PNG, TOKEN, create_body, serve
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -112,7 +81,7 @@ async def drive_every_type(api_url: str) -> None:
 
 def test_a_recorded_run_of_real_client_traffic_validates_clean(tmp_path: Path) -> None:
     record = tmp_path / "exchanges.jsonl"
-    with serve("--record", str(record), "--running-polls", "1", "--fail-rate", "0.5") as url:
+    with serve("--quiet", "--record", str(record), "--running-polls", "1", "--fail-rate", "0.5") as (url, _):
         asyncio.run(drive_every_type(f"{url}/api"))
         # Another client library, and a job the fake does not know: also conforming traffic.
         for body in (create_body("26"), create_body("13")):
@@ -139,9 +108,9 @@ def test_a_recorded_run_of_real_client_traffic_validates_clean(tmp_path: Path) -
 
 def test_serve_record_appends_and_validate_catches_a_client_that_drifted(tmp_path: Path) -> None:
     record = tmp_path / "exchanges.jsonl"
-    with serve("--record", str(record)) as url:
+    with serve("--quiet", "--record", str(record)) as (url, _):
         requests.post(f"{url}/api/createJob", json=create_body("30"), timeout=10)
-    with serve("--record", str(record)) as url:
+    with serve("--quiet", "--record", str(record)) as (url, _):
         # The client now sends the number 23: the lenient fake accepts it, the contract does not.
         job = requests.post(f"{url}/api/createJob", json=create_body("23", type_job_id=23), timeout=10).json()
         requests.post(
