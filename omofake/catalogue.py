@@ -12,28 +12,29 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from faker import Faker
+    from faker.providers import BaseProvider
 
-ResultMaker = Callable[["Faker"], str]
+#: Makes a result from Faker's base provider (seeded by the job store).
+ResultMaker = Callable[["BaseProvider"], str]
 
 
-def tile_indices(fake: Faker) -> str:
+def tile_indices(fake: BaseProvider) -> str:
     """Tiles to click on a 3x3 grid, 1-based, ascending, e.g. ``"2|5|9"``."""
     count = fake.random_int(2, 4)
     return "|".join(str(i) for i in sorted(fake.random_sample(range(1, 10), length=count)))
 
 
-def rotation_angle(fake: Faker) -> str:
+def rotation_angle(fake: BaseProvider) -> str:
     """A rotation in whole degrees, e.g. ``"50"``."""
     return str(fake.random_int(0, 359))
 
 
-def drag_x(fake: Faker) -> str:
+def drag_x(fake: BaseProvider) -> str:
     """The X pixel to drag a slider piece to, within a typical 280-340 px wide background."""
     return str(fake.random_int(40, 280))
 
 
-def captcha_text(fake: Faker) -> str:
+def captcha_text(fake: BaseProvider) -> str:
     """Short text as read off a distorted image; captcha alphabets drop look-alikes such as 0/o, 1/l."""
     return fake.lexify("?" * fake.random_int(4, 6), letters="abcdefghjkmnpqrstuvwxyz23456789")
 
