@@ -701,7 +701,6 @@ def test_describe_violations_lines_up_each_violation() -> None:
 
 
 def test_fixture_overhead_benchmark_runs(tmp_path: Path) -> None:
-    pytest.importorskip("pytest_httpserver")
     done = subprocess.run(
         [
             sys.executable,
