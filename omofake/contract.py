@@ -28,6 +28,8 @@ __all__ = [
     "assert_valid_request",
     "assert_valid_response",
     "format_violations",
+    "job_id_as_int",
+    "reject_json_constant",
     "validate_exchange",
     "validate_file",
     "validate_request",
@@ -142,6 +144,26 @@ def validate_response(endpoint: Endpoint, body: Any, type_job_id: str | int | No
         ]
     errors = response_validator(endpoint, type_id).iter_errors(body)
     return _violations(endpoint, "response", errors, body)
+
+
+def reject_json_constant(constant: str) -> Any:
+    """``parse_constant`` for :func:`json.loads`: NaN and Infinity are Python's extension, not JSON."""
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def job_id_as_int(value: Any) -> int | None:
+    """A ``job_id`` as the fake reads it outside strict mode: a whole number (``123456``, and
+    ``123456.0``, which JSON Schema counts as an integer) or its digits as text (``"123456"``);
+    None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
 
 
 def assert_valid_request(endpoint: Endpoint, body: Any) -> None:

@@ -36,7 +36,7 @@ from typing import IO, Any, Protocol
 from xml.sax.saxutils import escape, quoteattr
 
 from omofake.catalogue import CATALOGUE
-from omofake.contract import Violation, validate_exchange
+from omofake.contract import Violation, job_id_as_int, reject_json_constant, validate_exchange
 from omofake.registry import ENDPOINTS as _ENDPOINTS
 
 __all__ = [
@@ -204,7 +204,7 @@ def _json_document(data: bytes, name: str) -> Iterator[tuple[int, Any]]:
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     text = _decode(data, name, None)
-    decoder = json.JSONDecoder(parse_constant=_reject_constant)
+    decoder = json.JSONDecoder(parse_constant=reject_json_constant)
     position = _skip(text, 0)
     if position == len(text):
         return  # an empty file holds no exchanges
@@ -248,7 +248,7 @@ def _decode(raw: bytes, name: str, line: int | None) -> str:
 
 def _parse(text: str, name: str, line: int) -> Any:
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=reject_json_constant)
     except json.JSONDecodeError as exc:
         raise UnreadableInput(name, line, f"not JSON: {exc.msg} (column {exc.colno})") from None
     except (ValueError, RecursionError) as exc:
@@ -263,11 +263,6 @@ def _decode_at(decoder: json.JSONDecoder, text: str, position: int, name: str) -
     except (ValueError, RecursionError) as exc:
         raise UnreadableInput(name, _line_at(text, position), f"not JSON: {exc}") from None
     return value, end
-
-
-def _reject_constant(constant: str) -> Any:
-    # NaN and Infinity are Python's extension, not JSON; a recording holding them is broken.
-    raise ValueError(f"{constant} is not a JSON value")
 
 
 def _skip(text: str, position: int) -> int:
@@ -317,13 +312,8 @@ def _get(value: Any, *keys: str) -> Any:
 
 
 def _job_id(body: Any) -> int | None:
-    """The ``job_id`` of a body, read as the fake reads it (a digit string counts)."""
-    value = _get(body, "job_id")
-    if _is_int(value):
-        return int(value)
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    return None
+    """The ``job_id`` of a body, read as the fake reads it."""
+    return job_id_as_int(_get(body, "job_id"))
 
 
 def _text(value: Any) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 from omofake import messages
 from omofake.behaviour import SERVER_KNOBS, Behaviour, BehaviourTable, Latency
 from omofake.clock import Clock
-from omofake.contract import Violation, validate_request
+from omofake.contract import Violation, job_id_as_int, reject_json_constant, validate_request
 from omofake.jobs import JobStore
 from omofake.registry import Endpoint
 
@@ -40,16 +40,12 @@ def api_error(message: str, *, status: int = 200, delay: float = 0.0, **extra: A
 def parse_body(raw: bytes, endpoint: str) -> tuple[Any, Violation | None]:
     """The JSON body, or what is wrong with one that is not JSON."""
     try:
-        return json.loads(raw, parse_constant=_reject_constant), None
+        return json.loads(raw, parse_constant=reject_json_constant), None
     except (ValueError, RecursionError):
         found = "an empty body" if not raw.strip() else "text that is not JSON"
         return None, Violation(
             endpoint, "request", "$", "a JSON object", found, "json", messages.INVALID_JSON
         )
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _pick_delay(latency: Latency) -> float:
@@ -190,8 +186,8 @@ def _documented_form(body: Any) -> Any:
     if isinstance(data, Mapping) and type(data.get("type_job_id")) is int:
         return {**body, "data": {**data, "type_job_id": str(data["type_job_id"])}}
     job_id = body.get("job_id")
-    if isinstance(job_id, str) and job_id.isascii() and job_id.isdigit():
-        return {**body, "job_id": int(job_id)}
+    if isinstance(job_id, str) and (number := job_id_as_int(job_id)) is not None:
+        return {**body, "job_id": number}
     return body
 
 

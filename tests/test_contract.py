@@ -252,3 +252,46 @@ def test_validate_file_raises_for_unreadable_input(tmp_path: Path) -> None:
         f"{tmp_path / 'bad.jsonl'}:1: not an exchange: request and response missing (an exchange has "
         "endpoint, request and response; status, time and type_job_id are optional)",
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (123456, 123456),
+        (123456.0, 123456),
+        ("123456", 123456),
+        (1.5, None),
+        ("12a", None),
+        ("١٢٣", None),
+        (True, None),
+        (None, None),
+        ([1], None),
+    ],
+)
+def test_job_id_as_int_reads_what_the_fake_reads(value: object, expected: int | None) -> None:
+    from omofake.contract import job_id_as_int
+
+    assert job_id_as_int(value) == expected
+
+
+def test_a_poll_with_a_whole_float_job_id_is_checked_against_its_jobs_type(tmp_path: Path) -> None:
+    from omofake.exchanges import check_file
+
+    lines = [
+        {
+            "endpoint": "createJob",
+            "request": {"api_token": "t", "data": {"type_job_id": "26", "image_base64": "QUFB|QUFB"}},
+            "response": {"error": False, "job_id": 123456, "message": "Create job success."},
+        },
+        {
+            "endpoint": "getJobResult",
+            "request": {"api_token": "t", "job_id": 123456.0},
+            "response": {"error": False, "status": "running", "result": None},
+        },
+    ]
+    path = tmp_path / "float.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    _, poll = check_file(path)
+    # Type 26 answers "" while running, so null is caught only when the type was learned.
+    assert poll.type_job_id == "26"
+    assert [v.path for v in poll.violations] == ["$.result"]
