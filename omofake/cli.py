@@ -132,17 +132,8 @@ def add_serve(commands: Subparsers) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    knobs = {
-        name: value
-        for name, value in {
-            "latency": args.latency,
-            "running_polls": args.running_polls,
-            "solve_after": args.solve_after,
-            "fail_rate": args.fail_rate,
-        }.items()
-        if value is not None
-    }
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    # A flag left out is None, which FakeServer reads as "not set": the defaults apply.
     server = FakeServer(
         args.host,
         args.port,
@@ -150,18 +141,16 @@ def run_serve(args: argparse.Namespace) -> int:
         strict=args.strict,
         tokens=args.tokens,
         max_body=args.max_body,
+        record=args.record,
         journal_size=SERVE_JOURNAL_SIZE,
-        **_extra_server_args(args),
-        **knobs,
+        latency=args.latency,
+        running_polls=args.running_polls,
+        solve_after=args.solve_after,
+        fail_rate=args.fail_rate,
     )
     if not args.quiet:
         server.journal.listeners.append(log_exchange)
     return asyncio.run(_serve(server))
-
-
-def _extra_server_args(args: argparse.Namespace) -> dict[str, Any]:
-    """Server arguments that other commands' flags add to ``serve``: ``--record``."""
-    return {"record": args.record} if args.record is not None else {}
 
 
 def _record_file(text: str) -> str:
