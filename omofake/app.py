@@ -15,7 +15,7 @@ from omofake.contract import Violation
 from omofake.journal import Exchange, Journal, now_utc
 from omofake.openapi import openapi_document
 from omofake.registry import Endpoint
-from omofake.service import Answer, FakeService, api_error, parse_body
+from omofake.service import REQUEST_GENERATION, Answer, FakeService, api_error, parse_body
 
 log = logging.getLogger("omofake")
 
@@ -34,7 +34,7 @@ def create_app(
     service: FakeService, journal: Journal, *, max_body: int = DEFAULT_MAX_BODY
 ) -> web.Application:
     """The application answering both endpoints; bodies above ``max_body`` bytes get a 413."""
-    app = web.Application(client_max_size=max_body, middlewares=[_json_errors])
+    app = web.Application(client_max_size=max_body, middlewares=[_generations, _json_errors])
     app[SERVICE_KEY] = service
     app[JOURNAL_KEY] = journal
     app[MAX_BODY_KEY] = max_body
@@ -88,6 +88,7 @@ def _send(
     answer: Answer,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
+    # Journaled only if the journal was not cleared since the request arrived (a test's reset).
     request.app[JOURNAL_KEY].add(
         Exchange(
             endpoint,
@@ -100,7 +101,9 @@ def _send(
             answer.violations,
             answer.job_id,
             answer.type_job_id,
-        )
+        ),
+        generation=request.get(_JOURNAL_GENERATION),
+        size=request.content_length,
     )
     return web.Response(
         body=json.dumps(answer.body).encode(),
@@ -108,6 +111,21 @@ def _send(
         content_type="application/json",
         headers=headers,
     )
+
+
+_JOURNAL_GENERATION = web.RequestKey("omofake.journal_generation", int)
+
+
+@web.middleware
+async def _generations(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Stamp the request with the state it arrived in: after a reset() (the next test) it may
+    touch neither the jobs nor the journal, however long its latency or its body takes."""
+    request[_JOURNAL_GENERATION] = request.app[JOURNAL_KEY].generation
+    token = REQUEST_GENERATION.set(request.app[SERVICE_KEY].generation)
+    try:
+        return await handler(request)
+    finally:
+        REQUEST_GENERATION.reset(token)
 
 
 @web.middleware

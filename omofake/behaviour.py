@@ -46,7 +46,21 @@ class Knobs(TypedDict, total=False):
     strict: bool | None
 
 
-@dataclass(frozen=True)
+class UserCodeError(Exception):
+    """Code the test supplied (a ``result=`` function) failed or returned something unusable.
+
+    The server answers the request with this message (an API-shaped 500 that names the
+    function) and keeps it in :attr:`omofake.FakeServer.errors`, which the pytest plugin
+    turns into a test failure.
+    """
+
+    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.cause = cause
+
+
+@dataclass(frozen=True, slots=True)
 class Behaviour:
     """The resolved behaviour of one job (or of a request whose job is unknown)."""
 
@@ -87,6 +101,13 @@ def _check_number(name: str, value: Any, *, high: float = math.inf) -> float:
 def _check_polls(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be a whole number, 0 or more, not {value!r}")
+    return value
+
+
+def check_bound(name: str, value: Any) -> int | None:
+    """A memory bound: a whole number, 1 or more, or None for no bound."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be a whole number, 1 or more, or None (no bound), not {value!r}")
     return value
 
 
@@ -160,6 +181,9 @@ class BehaviourTable:
     per_type: dict[str, dict[str, Any]] = field(default_factory=dict)
     scripts: deque[_Script] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Resolved behaviours by job type (None: requests naming no job), shared by every job
+    # that gets the same one, so a million jobs do not hold a million copies.
+    _resolved: dict[str | None, Behaviour] = field(default_factory=dict, repr=False)
 
     def set(
         self, knobs: Mapping[str, Any], *, job_type: int | str | None = None, times: int | None = None
@@ -172,6 +196,7 @@ class BehaviourTable:
                     raise ValueError(f"times must be a whole number, 1 or more, not {times!r}")
                 self.scripts.append(_Script({k: v for k, v in checked.items() if v is not None}, key, times))
                 return
+            self._resolved.clear()
             layer = self.global_knobs if key is None else self.per_type.setdefault(key, {})
             layer.update(checked)
             for name in [k for k, v in layer.items() if v is None]:
@@ -182,23 +207,34 @@ class BehaviourTable:
             self.global_knobs.clear()
             self.per_type.clear()
             self.scripts.clear()
+            self._resolved.clear()
 
     def for_new_job(self, type_job_id: str) -> Behaviour:
         """The behaviour of a job about to be created; consumes its scripted entry, if any."""
         with self._lock:
-            knobs = {**self.global_knobs, **self.per_type.get(type_job_id, {})}
             script = next((s for s in self.scripts if s.job_type in (None, type_job_id)), None)
-            if script is not None:
-                knobs.update(script.knobs)
-                script.remaining -= 1
-                if script.remaining == 0:
-                    self.scripts.remove(script)
+            if script is None:
+                return self._layered(type_job_id)
+            knobs = {**self.global_knobs, **self.per_type.get(type_job_id, {}), **script.knobs}
+            script.remaining -= 1
+            if script.remaining == 0:
+                self.scripts.remove(script)
         return replace(_DEFAULT, **knobs) if knobs else _DEFAULT
 
     def for_unknown_job(self) -> Behaviour:
         """For requests that name no known job: the global layer only."""
         with self._lock:
-            return replace(_DEFAULT, **self.global_knobs) if self.global_knobs else _DEFAULT
+            return self._layered(None)
+
+    def _layered(self, type_job_id: str | None) -> Behaviour:
+        # Called with the lock held.
+        behaviour = self._resolved.get(type_job_id)
+        if behaviour is None:
+            per_type = {} if type_job_id is None else self.per_type.get(type_job_id, {})
+            knobs = {**self.global_knobs, **per_type}
+            behaviour = replace(_DEFAULT, **knobs) if knobs else _DEFAULT
+            self._resolved[type_job_id] = behaviour
+        return behaviour
 
 
 _DEFAULT = Behaviour()

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 from faker import Generator
 from faker.providers import BaseProvider
 
-from omofake.behaviour import Behaviour
+from omofake.behaviour import Behaviour, UserCodeError, check_bound
 from omofake.catalogue import CATALOGUE, JobType
 from omofake.clock import Clock, MonotonicClock
 
@@ -26,10 +28,16 @@ def random_source(seed: int | None = None) -> BaseProvider:
     return BaseProvider(generator)
 
 
-@dataclass
+#: How much of a job's ``input`` text the store keeps (the journal has the request as sent): a
+#: long-running server must not hold every client's text whole.
+MAX_INPUT = 1024
+
+
+@dataclass(slots=True, eq=False)
 class Job:
     """One job. Its outcome and result are drawn when it is created, so a seed fixes them
-    whatever order the polls come in; ``status`` is what the last poll answered."""
+    whatever order the polls come in; ``status`` is what the last poll answered. ``input`` is
+    the text sent, cut to :data:`MAX_INPUT` characters."""
 
     id: int
     type_job_id: str
@@ -60,24 +68,53 @@ class Job:
         return self.job_type.running_answer()
 
 
-@dataclass
+def _bounded_input(text: str | None) -> str | None:
+    if text is None or len(text) <= MAX_INPUT:
+        return text
+    return text[:MAX_INPUT]
+
+
+class StaleRequest(Exception):
+    """The store was reset after the request began: it may no longer touch any job."""
+
+
 class JobStore(Mapping[int, Job]):
-    """All jobs by id, with the random source and the clock that shape their life."""
+    """All jobs by id, with the random source and the clock that shape their life.
 
-    seed: int | None = None
-    clock: Clock = field(default_factory=MonotonicClock)
-    _jobs: dict[int, Job] = field(default_factory=dict, init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-    _fake: BaseProvider = field(default_factory=lambda: random_source(), init=False, repr=False)
-    _next_id: int = field(default=0, init=False)
+    ``max_jobs`` bounds the store: past it the job that finished longest ago is forgotten
+    first, or, when every job is still running, the oldest one. ``generation`` changes with
+    each :meth:`reset`; an operation given an older one raises :class:`StaleRequest`.
+    Iteration and ``len`` read the jobs as they stand; :meth:`snapshot` gives a fixed copy.
+    """
 
-    def __post_init__(self) -> None:
-        self.reset(self.seed)
+    def __init__(
+        self, seed: int | None = None, clock: Clock | None = None, *, max_jobs: int | None = None
+    ) -> None:
+        self.seed = seed
+        self.clock: Clock = MonotonicClock() if clock is None else clock
+        self.max_jobs = check_bound("max_jobs", max_jobs)
+        self.generation = 0
+        self._jobs: dict[int, Job] = {}
+        # Eviction order: jobs in the order they finished, and all jobs in the order they were
+        # made (entries of jobs already gone are skipped, and compacted away now and then).
+        self._finished: deque[Job] = deque()
+        self._created: deque[Job] = deque()
+        self._lock = threading.Lock()
+        self._fake = random_source()
+        self._next_id = 0
+        self.reset(seed)
+
+    def __repr__(self) -> str:
+        return f"<JobStore of {len(self)} job(s), seed={self.seed!r}, max_jobs={self.max_jobs!r}>"
 
     def reset(self, seed: int | None = None) -> None:
         """Forget every job; with a seed, ids and results repeat run to run."""
         with self._lock:
-            self._jobs.clear()
+            self.generation += 1
+            # A new dict, not clear(): a reader iterating the old one is not disturbed.
+            self._jobs = {}
+            self._finished = deque()
+            self._created = deque()
         self.reseed(seed)
 
     def reseed(self, seed: int | None) -> None:
@@ -88,8 +125,19 @@ class JobStore(Mapping[int, Job]):
             # Real ids are six-digit and up; a random start keeps tests from relying on "1".
             self._next_id = self._fake.random_int(100_000, 899_999)
 
-    def create(self, type_job_id: str, behaviour: Behaviour, *, input: str | None, images: int) -> Job:
+    def create(
+        self,
+        type_job_id: str,
+        behaviour: Behaviour,
+        *,
+        input: str | None,
+        images: int,
+        generation: int | None = None,
+    ) -> Job:
+        """Make a job. A ``result`` function of the behaviour runs outside the store's lock (it
+        may call back into the server); what it raises or returns amiss is a :class:`UserCodeError`."""
         with self._lock:
+            self._check(generation)
             job_id = self._next_id
             while job_id in self._jobs:  # only after a reseed onto ids already given
                 job_id += 1
@@ -101,23 +149,28 @@ class JobStore(Mapping[int, Job]):
             job = Job(
                 job_id,
                 type_job_id,
-                input,
+                _bounded_input(input),
                 images,
                 self.clock.now(),
                 behaviour,
                 "fail" if failed else "success",
                 generated,
             )
-            if isinstance(behaviour.result, str):
-                job.planned_result = behaviour.result
-            elif behaviour.result is not None:
-                job.planned_result = behaviour.result(job)
-            self._jobs[job_id] = job
-            return job
+        if isinstance(behaviour.result, str):
+            job.planned_result = behaviour.result
+        elif behaviour.result is not None:
+            job.planned_result = call_result_function(behaviour.result, job)
+        with self._lock:
+            self._check(generation)
+            self._jobs[job.id] = job
+            self._created.append(job)
+            self._evict()
+        return job
 
-    def poll(self, job_id: int) -> Job | None:
+    def poll(self, job_id: int, *, generation: int | None = None) -> Job | None:
         """Count a poll of the job and move it on if its time has come; None if unknown."""
         with self._lock:
+            self._check(generation)
             job = self._jobs.get(job_id)
             if job is None:
                 return None
@@ -129,13 +182,61 @@ class JobStore(Mapping[int, Job]):
             ):
                 job.status = job.outcome
                 job.result = job.planned_result if job.outcome == "success" else None
+                if self.max_jobs is not None:
+                    self._finished.append(job)
             return job
+
+    def snapshot(self) -> Mapping[int, Job]:
+        """The jobs by id as they stand now, fixed (the jobs themselves go on changing)."""
+        with self._lock:
+            return MappingProxyType(dict(self._jobs))
+
+    def _check(self, generation: int | None) -> None:
+        if generation is not None and generation != self.generation:
+            raise StaleRequest
+
+    def _evict(self) -> None:
+        if self.max_jobs is None:
+            self._created.clear()  # no order needed when nothing is ever evicted
+            return
+        jobs = self._jobs
+        while len(jobs) > self.max_jobs:
+            order = self._finished or self._created
+            job = order.popleft()
+            if jobs.get(job.id) is job:
+                del jobs[job.id]
+        if len(self._created) > 2 * len(jobs) + 64:
+            self._created = deque(job for job in self._created if jobs.get(job.id) is job)
 
     def __getitem__(self, job_id: int) -> Job:
         return self._jobs[job_id]
+
+    def get(self, job_id: int, default: Any = None) -> Any:
+        return self._jobs.get(job_id, default)
+
+    def __contains__(self, job_id: object) -> bool:
+        return job_id in self._jobs
 
     def __iter__(self) -> Iterator[int]:
         return iter(list(self._jobs))
 
     def __len__(self) -> int:
         return len(self._jobs)
+
+
+def call_result_function(function: Callable[[Job], Any], job: Job) -> str:
+    """The result a user's ``result=`` function makes for a job, or a :class:`UserCodeError`
+    that names the function and what went wrong."""
+    name = getattr(function, "__qualname__", None) or repr(function)
+    try:
+        result = function(job)
+    except Exception as exc:
+        raise UserCodeError(
+            f"the result function {name}() raised {type(exc).__name__}: {exc}", cause=exc
+        ) from exc
+    if not isinstance(result, str) or not result:
+        raise UserCodeError(
+            f"the result function {name}() must return a non-empty str (the job's result text), "
+            f"not {result!r}"
+        )
+    return result

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, overload
 
+from omofake.behaviour import check_bound
 from omofake.contract import Violation
 
 
@@ -79,51 +80,8 @@ class Recorder:
             self._file = None
 
 
-@dataclass
-class Journal(Sequence[Exchange]):
-    """Every exchange in order, with helpers for the questions tests ask.
-
-    ``maxlen`` bounds the memory of a long-running server. Listeners (a :class:`Recorder`, the
-    CLI's request log) see each exchange as it is added, before its answer is sent.
-    """
-
-    maxlen: int | None = None
-    listeners: list[Listener] = field(default_factory=list)
-    _items: deque[Exchange] = field(init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._items = deque(maxlen=self.maxlen)
-
-    def add(self, exchange: Exchange) -> None:
-        with self._lock:
-            self._items.append(exchange)
-        for listener in self.listeners:
-            listener(exchange)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    @overload
-    def __getitem__(self, index: int) -> Exchange: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Exchange]: ...
-    def __getitem__(self, index: int | slice) -> Exchange | Sequence[Exchange]:
-        with self._lock:
-            return self._items[index] if isinstance(index, int) else list(self._items)[index]
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __iter__(self) -> Iterator[Exchange]:
-        with self._lock:
-            return iter(list(self._items))
-
-    def __repr__(self) -> str:
-        return f"<Journal of {len(self)} exchange(s)>"
-
-    # Questions tests ask.
+class _Questions(Sequence[Exchange]):
+    """The questions tests ask of a run of exchanges, shared by the journal and its snapshots."""
 
     def for_endpoint(self, endpoint: str) -> list[Exchange]:
         """The exchanges with one endpoint, ``"createJob"`` or ``"getJobResult"``."""
@@ -152,6 +110,144 @@ class Journal(Sequence[Exchange]):
     def violations(self) -> list[tuple[Exchange, Violation]]:
         """Every contract violation of every request, with the exchange it came in."""
         return [(e, v) for e in self for v in e.violations]
+
+
+class Exchanges(_Questions):
+    """A snapshot of the journal: fixed, whatever the server does next (``server.requests``)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[Exchange] = ()) -> None:
+        self._items = tuple(items)
+
+    @overload
+    def __getitem__(self, index: int) -> Exchange: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Exchange]: ...
+    def __getitem__(self, index: int | slice) -> Exchange | Sequence[Exchange]:
+        return self._items[index] if isinstance(index, int) else list(self._items[index])
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Exchange]:
+        return iter(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Exchanges):
+            return self._items == other._items
+        return isinstance(other, (list, tuple)) and list(self._items) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} exchange(s)>"
+
+
+def exchange_size(exchange: Exchange, raw_length: int | None = None) -> int:
+    """A cheap estimate of the memory an exchange holds: its request body, as it came, dominates.
+
+    The raw body length when the HTTP layer knows it, or the length of the text fields of
+    ``data`` (the images, what makes a request big) if larger.
+    """
+    request = exchange.request
+    data = request.get("data") if isinstance(request, dict) else None
+    texts = sum(len(v) for v in data.values() if isinstance(v, str)) if isinstance(data, dict) else 0
+    # A compressed body is shorter on the wire than in memory: the larger of the two counts.
+    return _EXCHANGE_OVERHEAD + max(raw_length or 0, texts)
+
+
+# What an exchange costs beyond its body: the objects, the answer, the violations.
+_EXCHANGE_OVERHEAD = 1024
+
+
+class Journal(_Questions):
+    """Every exchange in order, with helpers for the questions tests ask.
+
+    ``maxlen`` (a count) and ``maxbytes`` (an estimate of the bodies held, see
+    :func:`exchange_size`) bound the memory of a long-running server: the oldest exchanges go
+    first. ``total`` counts every exchange ever added and is never bounded. Listeners (a
+    :class:`Recorder`, the CLI's request log) see each exchange as it is added, before its
+    answer is sent.
+
+    ``generation`` changes with each :meth:`clear`: an exchange added with the generation it
+    began in is dropped (journaled nowhere, shown to no listener, counted nowhere) when the
+    journal was cleared meanwhile, so a request a test abandoned cannot reach the next test.
+    """
+
+    def __init__(
+        self,
+        maxlen: int | None = None,
+        listeners: list[Listener] | None = None,
+        *,
+        maxbytes: int | None = None,
+    ) -> None:
+        self.maxlen = check_bound("maxlen", maxlen)
+        self.maxbytes = check_bound("maxbytes", maxbytes)
+        self.listeners: list[Listener] = [] if listeners is None else listeners
+        self.generation = 0
+        self.total = 0
+        self._items: deque[tuple[Exchange, int]] = deque()
+        self._bytes = 0
+        # Readers take only _lock, held briefly; adding holds _adding while the listeners run
+        # too, so that clear() waits for them and no listener sees an exchange from before it.
+        self._lock = threading.Lock()
+        self._adding = threading.RLock()
+
+    def add(self, exchange: Exchange, *, generation: int | None = None, size: int | None = None) -> bool:
+        """Journal an exchange; False (and nothing done) if ``generation`` is no longer current.
+
+        ``size`` is the raw body length when the caller knows it (see :func:`exchange_size`).
+        """
+        cost = exchange_size(exchange, size)
+        with self._adding:
+            with self._lock:
+                if generation is not None and generation != self.generation:
+                    return False
+                self.total += 1
+                self._items.append((exchange, cost))
+                self._bytes += cost
+                while self._items and (
+                    (self.maxlen is not None and len(self._items) > self.maxlen)
+                    or (self.maxbytes is not None and self._bytes > self.maxbytes and len(self._items) > 1)
+                ):
+                    self._bytes -= self._items.popleft()[1]
+            for listener in list(self.listeners):
+                listener(exchange)
+        return True
+
+    def clear(self) -> None:
+        """Forget every exchange and start a new generation (``total`` goes on counting)."""
+        with self._adding, self._lock:
+            self._items.clear()
+            self._bytes = 0
+            self.generation += 1
+
+    def snapshot(self) -> Exchanges:
+        """The exchanges as they stand now, fixed: a consistent view for tests to read."""
+        with self._lock:
+            return Exchanges(exchange for exchange, _ in self._items)
+
+    @property
+    def size(self) -> int:
+        """The estimated bytes of the exchanges held (what ``maxbytes`` bounds)."""
+        return self._bytes
+
+    @overload
+    def __getitem__(self, index: int) -> Exchange: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Exchange]: ...
+    def __getitem__(self, index: int | slice) -> Exchange | Sequence[Exchange]:
+        return self.snapshot()[index]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Exchange]:
+        return iter(self.snapshot())
+
+    def __repr__(self) -> str:
+        return f"<Journal of {len(self)} exchange(s)>"
 
 
 def now_utc() -> datetime:

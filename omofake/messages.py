@@ -46,6 +46,8 @@ NOT_FOUND: Final = (
 )
 METHOD_NOT_ALLOWED: Final = "Method {method} is not allowed on {path}; use {allowed}."
 BODY_TOO_LARGE: Final = "Request body is larger than the limit of {limit} bytes."
+RESET_IN_FLIGHT: Final = "The fake server was reset while this request was in flight; it was not processed."
+USER_CODE_ERROR: Final = "Error in code the test gave omofake: {detail}."
 INTERNAL_ERROR: Final = "Internal error in omofake: {detail}. Please report it."
 
 #: Every template, for the README catalogue and its test.

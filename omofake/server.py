@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+from aiohttp import web, web_app
 
 from omofake.app import DEFAULT_MAX_BODY, create_app
+from omofake.behaviour import UserCodeError
 from omofake.clock import Clock
 from omofake.contract import ContractError, validate_response
-from omofake.jobs import JobStore
-from omofake.journal import Exchange, Journal, Recorder
+from omofake.jobs import Job
+from omofake.journal import Exchange, Exchanges, Journal, Recorder
 from omofake.service import FakeService
 
 if TYPE_CHECKING:
@@ -37,6 +38,12 @@ class FakeServer:
     ``async with FakeServer() as server:`` runs it on the current event loop. Keyword arguments
     beyond the server's own are behaviour settings, as for :meth:`configure`, and are what
     :meth:`reset` returns to.
+
+    ``max_jobs`` bounds the job store (the job that finished longest ago goes first), and
+    ``journal_size`` / ``journal_bytes`` bound the journal (the oldest exchange goes first); all
+    three are unbounded by default, as a test wants to see everything. A stopped server can be
+    started again, with its jobs and journal; once stopped and dropped, nothing of it stays
+    in memory.
     """
 
     def __init__(
@@ -51,21 +58,26 @@ class FakeServer:
         max_body: int = DEFAULT_MAX_BODY,
         record: str | os.PathLike[str] | None = None,
         journal_size: int | None = None,
+        journal_bytes: int | None = None,
+        max_jobs: int | None = None,
         self_check: bool | None = None,
         **knobs: Any,
     ) -> None:
         self.host = host
         self.port = port
-        self.service = FakeService(seed=seed, strict=strict, tokens=tokens, clock=clock, **knobs)
-        self.journal = Journal(maxlen=journal_size)
-        self._recorder = Recorder(Path(record)) if record is not None else None
-        if self._recorder is not None:
-            self.journal.listeners.append(self._recorder)
+        self.service = FakeService(
+            seed=seed, strict=strict, tokens=tokens, clock=clock, max_jobs=max_jobs, **knobs
+        )
+        self.journal = Journal(maxlen=journal_size, maxbytes=journal_bytes)
+        self._record = Path(record) if record is not None else None
+        self._recorder: Recorder | None = None
         if self_check is None:
             self_check = os.environ.get(SELF_CHECK_ENV, "0") not in ("", "0")
         if self_check:
             self.journal.listeners.append(_check_answer)
-        self.app = create_app(self.service, self.journal, max_body=max_body)
+        self._max_body = max_body
+        #: The aiohttp application while the server runs (a new one at each start).
+        self.app: web.Application | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -91,14 +103,22 @@ class FakeServer:
     # What it knows
 
     @property
-    def jobs(self) -> JobStore:
-        """Every job by id."""
-        return self.service.store
+    def jobs(self) -> Mapping[int, Job]:
+        """Every job by id: a snapshot taken as you read it (read it again for later jobs)."""
+        return self.service.store.snapshot()
 
     @property
-    def requests(self) -> Journal:
-        """Every request with its parsed body, the answer sent and any contract violations."""
-        return self.journal
+    def requests(self) -> Exchanges:
+        """Every request with its parsed body, the answer sent and any contract violations: a
+        snapshot of the journal taken as you read it (read it again for later requests)."""
+        return self.journal.snapshot()
+
+    @property
+    def errors(self) -> list[UserCodeError]:
+        """What code the test gave the server (``result=`` functions) got wrong since the last
+        :meth:`reset`. The request it happened in was answered with the same message, as a
+        500 in the API's error shape; the pytest plugin fails the test with them."""
+        return list(self.service.user_errors)
 
     def configure(self, **knobs: Unpack[Knobs]) -> None:
         """Change behaviour from now on.
@@ -111,9 +131,12 @@ class FakeServer:
         self.service.configure(**knobs)
 
     def reset(self) -> None:
-        """Forget jobs, requests and configuration: back to how the server was made."""
-        self.service.reset()
+        """Forget jobs, requests, errors and configuration: back to how the server was made.
+
+        A request still in flight (a latency the client gave up on) then reaches nothing: not
+        the journal, its listeners, a job or a counter."""
         self.journal.clear()
+        self.service.reset()
 
     # Life in a background thread
 
@@ -139,6 +162,7 @@ class FakeServer:
                 loop.run_forever()
             finally:
                 loop.run_until_complete(self._close())
+                _finish_tasks(loop)
                 loop.close()
 
         self._loop = loop
@@ -157,8 +181,6 @@ class FakeServer:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
             self._thread = self._loop = None
-        if self._recorder is not None:
-            self._recorder.close()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -176,9 +198,8 @@ class FakeServer:
         return self
 
     async def stop_async(self) -> None:
+        """Stop a server started with :meth:`start_async`; safe to call twice."""
         await self._close()
-        if self._recorder is not None:
-            self._recorder.close()
 
     async def __aenter__(self) -> Self:
         return await self.start_async()
@@ -189,26 +210,61 @@ class FakeServer:
         await self.stop_async()
 
     async def _open(self) -> None:
+        # A new application at each start: an aiohttp application belongs to the loop it first
+        # ran on, and a thread-mode restart runs a new loop.
+        app = create_app(self.service, self.journal, max_body=self._max_body)
         # A short shutdown grace: a test's teardown should not wait on a slow (latency) request.
-        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.5)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port)
             await site.start()
         except BaseException:
             await runner.cleanup()
+            _forget_apps()
             raise
         self.port = runner.addresses[0][1]
-        self._runner = runner
+        if self._record is not None:
+            self._recorder = Recorder(self._record)
+            self.journal.listeners.append(self._recorder)
+        self.app, self._runner = app, runner
 
     async def _close(self) -> None:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+            self.app = None
+            _forget_apps()
+        if self._recorder is not None:
+            recorder, self._recorder = self._recorder, None
+            if recorder in self.journal.listeners:
+                self.journal.listeners.remove(recorder)
+            recorder.close()
 
     def __repr__(self) -> str:
         where = self.url if self.running else "stopped"
-        return f"<FakeServer {where}, {len(self.jobs)} job(s), {len(self.journal)} request(s)>"
+        return f"<FakeServer {where}, {len(self.service.store)} job(s), {len(self.journal)} request(s)>"
+
+
+def _finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel and wait for what is left on a server thread's loop (handlers still in their
+    latency), as asyncio.run does, so that closing it destroys no pending task."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.run_until_complete(loop.shutdown_default_executor())
+
+
+def _forget_apps() -> None:
+    # aiohttp caches each route's middleware chain with the applications it belongs to
+    # (an lru_cache of 1,024 entries), which kept every stopped server's application, jobs
+    # and journal reachable. Clearing it only costs running servers a rebuild of the chain.
+    cache = getattr(web_app, "_cached_build_middleware", None)
+    if cache is not None and hasattr(cache, "cache_clear"):
+        cache.cache_clear()
 
 
 def _check_answer(exchange: Exchange) -> None:

@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Collection, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from omofake import messages
-from omofake.behaviour import SERVER_KNOBS, Behaviour, BehaviourTable, Latency
+from omofake.behaviour import SERVER_KNOBS, Behaviour, BehaviourTable, Latency, UserCodeError
 from omofake.clock import Clock
 from omofake.contract import Violation, job_id_as_int, reject_json_constant, validate_request
-from omofake.jobs import JobStore
+from omofake.jobs import JobStore, StaleRequest
 from omofake.registry import Endpoint
+
+#: The generation of the service's state a request began in. The HTTP layer sets it for the
+#: request's task when the request arrives, so that one still in flight at a reset() is
+#: refused rather than let into the state of the test that follows. Unset: no check.
+REQUEST_GENERATION: ContextVar[int | None] = ContextVar("omofake_request_generation", default=None)
+
+#: How many failures of user code a service keeps (a test sees the first ones; the rest repeat).
+MAX_USER_ERRORS = 100
 
 
 @dataclass(frozen=True)
@@ -64,14 +74,26 @@ class FakeService:
         strict: bool = False,
         tokens: Collection[str] | None = None,
         clock: Clock | None = None,
+        max_jobs: int | None = None,
         **knobs: Any,
     ) -> None:
         self._base = {"seed": seed, "strict": strict, "tokens": tokens, **knobs}
         self.behaviours = BehaviourTable()
-        self.store = JobStore(seed) if clock is None else JobStore(seed, clock)
+        self.store = JobStore(seed, clock, max_jobs=max_jobs)
         self.strict = strict
         self.tokens: frozenset[str] | None = None
+        #: What user-supplied code (``result=`` functions) got wrong, oldest first.
+        self.user_errors: list[UserCodeError] = []
+        # Held while a reset runs and while a request checks its generation and takes its
+        # scripted behaviour, so a request from before a reset cannot use up the next test's
+        # ``times=N`` scripts. Never held while user code runs.
+        self._lock = threading.Lock()
         self.reset()
+
+    @property
+    def generation(self) -> int:
+        """Changes with every :meth:`reset`."""
+        return self.store.generation
 
     # Settings
 
@@ -90,14 +112,17 @@ class FakeService:
             self.store.reseed(server["seed"])
 
     def reset(self) -> None:
-        """Forget jobs and configuration: back to the settings the service was made with."""
-        self.behaviours.clear()
-        self.strict, self.tokens = False, None
-        self.store.reset(self._base["seed"])
-        server = {k: self._base[k] for k in ("strict", "tokens")}
-        job = {k: v for k, v in self._base.items() if k not in SERVER_KNOBS}
-        self.configure(**server)
-        self.configure(**job)
+        """Forget jobs, configuration and user errors: back to the settings the service was
+        made with. Requests that began before are stale from now on."""
+        with self._lock:
+            self.store.reset(self._base["seed"])
+            self.behaviours.clear()
+            self.user_errors = []
+            self.strict, self.tokens = False, None
+            server = {k: self._base[k] for k in ("strict", "tokens")}
+            job = {k: v for k, v in self._base.items() if k not in SERVER_KNOBS}
+            self.configure(**server)
+            self.configure(**job)
 
     def accepts(self, token: str) -> bool:
         return bool(token) if self.tokens is None else token in self.tokens
@@ -110,13 +135,33 @@ class FakeService:
             return problem
         data = body["data"]
         type_id = data["type_job_id"]
-        behaviour = self.behaviours.for_new_job(type_id)
+        generation = REQUEST_GENERATION.get()
+        with self._lock:
+            if generation is not None and generation != self.generation:
+                return _stale(found)
+            behaviour = self.behaviours.for_new_job(type_id)
         delay = _pick_delay(behaviour.create_latency)
         if behaviour.create_error is not None:
             return api_error(behaviour.create_error, delay=delay, violations=found, type_job_id=type_id)
-        job = self.store.create(
-            type_id, behaviour, input=data.get("input"), images=data["image_base64"].count("|") + 1
-        )
+        try:
+            job = self.store.create(
+                type_id,
+                behaviour,
+                input=data.get("input"),
+                images=data["image_base64"].count("|") + 1,
+                generation=generation,
+            )
+        except StaleRequest:
+            return _stale(found)
+        except UserCodeError as exc:
+            self._report(exc, generation)
+            return api_error(
+                messages.USER_CODE_ERROR.format(detail=exc.message),
+                status=500,
+                delay=delay,
+                violations=found,
+                type_job_id=type_id,
+            )
         return Answer(
             {"error": False, "job_id": job.id, "message": messages.CREATE_SUCCESS},
             delay=delay,
@@ -145,8 +190,18 @@ class FakeService:
                 job_id=job_id,
                 type_job_id=job.type_job_id,
             )
-        self.store.poll(job_id)
+        try:
+            self.store.poll(job_id, generation=REQUEST_GENERATION.get())
+        except StaleRequest:
+            return _stale(found)
         return Answer(job.answer(), delay=delay, violations=found, job_id=job_id, type_job_id=job.type_job_id)
+
+    def _report(self, error: UserCodeError, generation: int | None) -> None:
+        with self._lock:
+            if (generation is None or generation == self.generation) and len(
+                self.user_errors
+            ) < MAX_USER_ERRORS:
+                self.user_errors.append(error)
 
     def _check(self, endpoint: Endpoint, body: Any) -> tuple[tuple[Violation, ...], Any, Answer | None]:
         """Contract violations as sent, the body to act on, and the error answer if any.
@@ -176,6 +231,10 @@ class FakeService:
         behaviour: Behaviour = self.behaviours.for_unknown_job()
         latency = behaviour.create_latency if endpoint == "createJob" else behaviour.result_latency
         return api_error(message, delay=_pick_delay(latency), **extra)
+
+
+def _stale(found: tuple[Violation, ...]) -> Answer:
+    return api_error(messages.RESET_IN_FLIGHT, violations=found)
 
 
 def _documented_form(body: Any) -> Any:
