@@ -26,6 +26,10 @@ log = logging.getLogger("omofake.serve")
 
 #: How many exchanges a long-running server keeps in memory (the record file keeps them all).
 SERVE_JOURNAL_SIZE = 1000
+#: The estimated bytes of request bodies that journal keeps: 1,000 big images would be 20 GB.
+SERVE_JOURNAL_BYTES = 64 * 1024 * 1024
+#: How many jobs ``serve`` keeps unless ``--max-jobs`` says otherwise.
+SERVE_MAX_JOBS = 100_000
 
 
 class CliError(Exception):
@@ -127,6 +131,14 @@ def add_serve(commands: Subparsers) -> None:
         metavar="FILE",
         help="append every exchange to FILE as JSON Lines (tokens masked), for omofake validate",
     )
+    serve.add_argument(
+        "--max-jobs",
+        type=_positive_int,
+        default=SERVE_MAX_JOBS,
+        metavar="N",
+        help="jobs kept in memory; past it the job finished longest ago is forgotten first "
+        "(default: %(default)s)",
+    )
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     serve.set_defaults(run=run_serve)
 
@@ -143,6 +155,8 @@ def run_serve(args: argparse.Namespace) -> int:
         max_body=args.max_body,
         record=args.record,
         journal_size=SERVE_JOURNAL_SIZE,
+        journal_bytes=SERVE_JOURNAL_BYTES,
+        max_jobs=args.max_jobs,
         latency=args.latency,
         running_polls=args.running_polls,
         solve_after=args.solve_after,
@@ -151,6 +165,16 @@ def run_serve(args: argparse.Namespace) -> int:
     if not args.quiet:
         server.journal.listeners.append(log_exchange)
     return asyncio.run(_serve(server))
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 1 or more, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 1 or more, not {text!r}")
+    return value
 
 
 def _record_file(text: str) -> str:
@@ -302,7 +326,7 @@ async def _serve(server: FakeServer) -> int:
         await stop.wait()
     finally:
         await server.stop_async()
-        log.info("omofake stopped after %d request(s)", len(server.journal))
+        log.info("omofake stopped after %d request(s)", server.journal.total)
     return 0
 
 

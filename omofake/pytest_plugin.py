@@ -104,10 +104,22 @@ class _TestState:
     #: How many of the journal's violations have already been reported for this test.
     reported: int = 0
 
+    #: How many of the server's errors in user code have already been reported.
+    errors_reported: int = 0
+
     def unreported(self) -> list[tuple[Exchange, Violation]]:
         found = self.server.requests.violations
         fresh, self.reported = found[self.reported :], len(found)
         return fresh
+
+    def user_errors(self) -> str | None:
+        """What the test's own code given to the fake (``result=`` functions) got wrong."""
+        found = self.server.errors
+        fresh, self.errors_reported = found[self.errors_reported :], len(found)
+        if not fresh:
+            return None
+        lines = [f"omofake: code the test gave the fake failed ({len(fresh)} time(s)):"]
+        return "\n".join(lines + [f"  {error.message}" for error in fresh])
 
 
 # Options
@@ -221,6 +233,8 @@ def omofake_server(
     # check in pytest_runtest_call; report them here, as an error at teardown.
     if state.contract and (fresh := state.unreported()):
         pytest.fail(describe_violations(fresh), pytrace=False)
+    if problem := state.user_errors():
+        pytest.fail(problem, pytrace=False)
 
 
 @pytest.fixture
@@ -320,7 +334,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         # The test failed anyway: show the violations beside its own failure, not instead of it.
         if state is not None and state.contract and (fresh := state.unreported()):
             item.add_report_section("call", "omofake contract", describe_violations(fresh))
+        if state is not None and (problem := state.user_errors()):
+            item.add_report_section("call", "omofake", problem)
         raise
+    if state is not None and (problem := state.user_errors()):
+        pytest.fail(problem, pytrace=False)
     if state is not None and state.contract and (fresh := state.unreported()):
         pytest.fail(describe_violations(fresh), pytrace=False)
 
