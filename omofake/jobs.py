@@ -95,10 +95,11 @@ class JobStore(Mapping[int, Job]):
         self.max_jobs = check_bound("max_jobs", max_jobs)
         self.generation = 0
         self._jobs: dict[int, Job] = {}
-        # Eviction order: jobs in the order they finished, and all jobs in the order they were
-        # made (entries of jobs already gone are skipped, and compacted away now and then).
+        # Eviction order: jobs in the order they finished, and the ids of all jobs in the order
+        # they were made (ids of jobs already gone are skipped, and compacted away now and
+        # then; ids, not jobs, so that a job evicted as finished is not kept alive here).
         self._finished: deque[Job] = deque()
-        self._created: deque[Job] = deque()
+        self._created: deque[int] = deque()
         self._lock = threading.Lock()
         self._fake = random_source()
         self._next_id = 0
@@ -163,7 +164,7 @@ class JobStore(Mapping[int, Job]):
         with self._lock:
             self._check(generation)
             self._jobs[job.id] = job
-            self._created.append(job)
+            self._created.append(job.id)
             self._evict()
         return job
 
@@ -201,12 +202,14 @@ class JobStore(Mapping[int, Job]):
             return
         jobs = self._jobs
         while len(jobs) > self.max_jobs:
-            order = self._finished or self._created
-            job = order.popleft()
-            if jobs.get(job.id) is job:
-                del jobs[job.id]
+            if self._finished:
+                job = self._finished.popleft()
+                if jobs.get(job.id) is job:
+                    del jobs[job.id]
+            else:  # every job still running: the oldest goes
+                jobs.pop(self._created.popleft(), None)
         if len(self._created) > 2 * len(jobs) + 64:
-            self._created = deque(job for job in self._created if jobs.get(job.id) is job)
+            self._created = deque(job_id for job_id in self._created if job_id in jobs)
 
     def __getitem__(self, job_id: int) -> Job:
         return self._jobs[job_id]

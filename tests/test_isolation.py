@@ -383,9 +383,11 @@ def test_an_async_server_restarts_and_keeps_recording(tmp_path: Path) -> None:
         server = FakeServer(record=record)
         async with aiohttp.ClientSession() as session:
             for _ in range(3):
-                async with server:
-                    async with session.post(f"{server.api_url}/createJob", json=create_body("30")) as answer:
-                        assert answer.status == 200
+                async with (
+                    server,
+                    session.post(f"{server.api_url}/createJob", json=create_body("30")) as answer,
+                ):
+                    assert answer.status == 200
 
     asyncio.run(main())
     assert len(record.read_text().splitlines()) == 3
