@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -23,7 +24,15 @@ DEFAULT_MAX_BODY = 20 * 1024 * 1024
 SERVICE_KEY = web.AppKey("omofake.service", FakeService)
 JOURNAL_KEY = web.AppKey("omofake.journal", Journal)
 MAX_BODY_KEY = web.AppKey("omofake.max_body", int)
-ROUTES: dict[str, Endpoint] = {"/api/createJob": "createJob", "/api/getJobResult": "getJobResult"}
+ROUTES: dict[str, Endpoint] = {
+    "/api/createJob": "createJob",
+    "/api/getJobResult": "getJobResult",
+    "/api/getBalance": "getBalance",
+    "/api/getService": "getService",
+}
+#: Endpoints also answered as GET, their fields in the query string: the getService page's
+#: sample says GET while its heading says POST (and clients send both).
+GET_ROUTES = frozenset({"getService"})
 #: Where the running server serves its OpenAPI document (built from the schema files).
 OPENAPI_PATH = "/openapi.json"
 
@@ -40,6 +49,8 @@ def create_app(
     app[MAX_BODY_KEY] = max_body
     for path, endpoint in ROUTES.items():
         app.router.add_post(path, _endpoint_handler(endpoint))
+        if endpoint in GET_ROUTES:
+            app.router.add_get(path, _endpoint_handler(endpoint), allow_head=False)
     # Every method, so that a POST gets "use GET" rather than the middleware's "use POST".
     app.router.add_route("*", OPENAPI_PATH, _openapi_json)
     return app
@@ -60,6 +71,10 @@ async def _openapi_json(request: web.Request) -> web.StreamResponse:
 def _endpoint_handler(endpoint: Endpoint) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         service = request.app[SERVICE_KEY]
+        if request.method == "GET":
+            # The query as the body: the first value of each parameter.
+            query = {key: request.query[key] for key in request.query}
+            return await _answer_after_delay(request, endpoint, query, service.answer(endpoint, query))
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
@@ -69,16 +84,20 @@ def _endpoint_handler(endpoint: Endpoint) -> Handler:
         body, not_json = parse_body(raw, endpoint)
         if not_json is not None:
             answer = service.refuse(endpoint, not_json.message, violations=(not_json,))
-        elif endpoint == "createJob":
-            answer = service.create_job(body)
         else:
-            answer = service.get_job_result(body)
-        if answer.delay > 0:
-            await asyncio.sleep(answer.delay)
-        return _send(request, endpoint, body, answer)
+            answer = service.answer(endpoint, body)
+        return await _answer_after_delay(request, endpoint, body, answer)
 
     handle.__name__ = endpoint
     return handle
+
+
+async def _answer_after_delay(
+    request: web.Request, endpoint: Endpoint, body: Any, answer: Answer
+) -> web.Response:
+    if answer.delay > 0:
+        await asyncio.sleep(answer.delay)
+    return _send(request, endpoint, body, answer)
 
 
 def _send(
@@ -88,6 +107,10 @@ def _send(
     answer: Answer,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
+    if not request.app[SERVICE_KEY].strict and "error" in answer.body:
+        # What real servers send beyond the docs, on every answer: success, the opposite of
+        # error. The one place it is added; strict mode sends the documented shapes only.
+        answer = replace(answer, body={**answer.body, "success": answer.body["error"] is not True})
     request.app[JOURNAL_KEY].add(
         Exchange(
             endpoint,
@@ -116,11 +139,14 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
     try:
         return await handler(request)
     except web.HTTPMethodNotAllowed as exc:
-        message = messages.METHOD_NOT_ALLOWED.format(method=request.method, path=request.path, allowed="POST")
-        return _unrouted(request, message, exc.status, "POST", {"Allow": "POST"})
+        allowed = ", ".join(sorted(exc.allowed_methods)) or "POST"
+        message = messages.METHOD_NOT_ALLOWED.format(
+            method=request.method, path=request.path, allowed=allowed
+        )
+        return _unrouted(request, message, exc.status, allowed, {"Allow": allowed})
     except web.HTTPNotFound as exc:
         message = messages.NOT_FOUND.format(method=request.method, path=request.path)
-        return _unrouted(request, message, exc.status, "POST /api/createJob or POST /api/getJobResult")
+        return _unrouted(request, message, exc.status, "an endpoint of the API under /api/")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

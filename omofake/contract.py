@@ -201,13 +201,13 @@ def validate_exchange(
                 endpoint,
                 "request",
                 "$",
-                "an endpoint of the API: createJob or getJobResult (POST /api/...)",
+                f"an endpoint of the API: {', '.join(ENDPOINTS)} (/api/...)",
                 f"{_show(endpoint)}{answered}",
                 "endpoint",
                 f"The API has no endpoint {endpoint}.",
             )
         ]
-    known: Endpoint = "createJob" if endpoint == "createJob" else "getJobResult"
+    known = endpoint
     violations = validate_request(known, request)
     violations += validate_response(known, response, type_job_id if known == "getJobResult" else None)
     if status is not None and status != 200:
@@ -246,7 +246,7 @@ def assert_valid_file(path: str | os.PathLike[str]) -> None:
 
 def _check_endpoint(endpoint: str) -> None:
     if endpoint not in ENDPOINTS:
-        raise ValueError(f"unknown endpoint {endpoint!r}; the API has {' and '.join(ENDPOINTS)}")
+        raise ValueError(f"unknown endpoint {endpoint!r}; the API has {', '.join(ENDPOINTS)}")
 
 
 def _urgency(v: Violation) -> tuple[int, int]:

@@ -11,6 +11,10 @@ from __future__ import annotations
 from typing import Final
 
 CREATE_SUCCESS: Final = "Create job success."
+BALANCE_SUCCESS: Final = "Get balance success."
+SERVICE_SUCCESS: Final = "Get service success."
+#: The docs never show the real wording of an empty balance; ``balance_error=`` changes it.
+BALANCE_NOT_ENOUGH: Final = "Balance is not enough."
 
 # Body
 INVALID_JSON: Final = "Request body is not valid JSON."
@@ -42,7 +46,8 @@ JOB_NOT_FOUND: Final = "Job {job_id} not found."
 
 # Transport (these keep their HTTP status)
 NOT_FOUND: Final = (
-    "Not found: {method} {path}. The API answers POST /api/createJob and POST /api/getJobResult."
+    "Not found: {method} {path}. The API answers POST /api/createJob, /api/getJobResult, "
+    "/api/getBalance and /api/getService."
 )
 METHOD_NOT_ALLOWED: Final = "Method {method} is not allowed on {path}; use {allowed}."
 BODY_TOO_LARGE: Final = "Request body is larger than the limit of {limit} bytes."

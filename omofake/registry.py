@@ -24,10 +24,10 @@ if sys.version_info >= (3, 11):
 else:
     from importlib.abc import Traversable
 
-Endpoint = Literal["createJob", "getJobResult"]
+Endpoint = Literal["createJob", "getJobResult", "getBalance", "getService"]
 Direction = Literal["request", "response"]
 
-ENDPOINTS: tuple[Endpoint, ...] = ("createJob", "getJobResult")
+ENDPOINTS: tuple[Endpoint, ...] = ("createJob", "getJobResult", "getBalance", "getService")
 SCHEMA_NAMES: tuple[str, ...] = tuple(
     f"{endpoint}.{direction}" for endpoint in ENDPOINTS for direction in ("request", "response")
 )

@@ -17,6 +17,7 @@ from omofake.clock import Clock
 from omofake.contract import ContractError, validate_response
 from omofake.jobs import JobStore
 from omofake.journal import Exchange, Journal, Recorder
+from omofake.registry import ENDPOINTS
 from omofake.service import FakeService
 
 if TYPE_CHECKING:
@@ -213,10 +214,11 @@ class FakeServer:
 
 def _check_answer(exchange: Exchange) -> None:
     body = exchange.response
-    if exchange.endpoint == "createJob":
-        violations = validate_response("createJob", body)
-    elif exchange.endpoint == "getJobResult":
-        violations = validate_response("getJobResult", body, exchange.type_job_id)
+    if exchange.endpoint in ENDPOINTS:
+        endpoint = exchange.endpoint
+        violations = validate_response(
+            endpoint, body, exchange.type_job_id if endpoint == "getJobResult" else None
+        )
     else:  # a transport error: the API's error shape, whatever the path
         violations = validate_response("createJob", body)
     if violations:

@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from omofake import messages
-from omofake.behaviour import SERVER_KNOBS, Behaviour, BehaviourTable, Latency
+from omofake.accounts import Accounts
+from omofake.behaviour import ACCOUNT_KNOBS, SERVER_KNOBS, Behaviour, BehaviourTable, Latency, check_timing
+from omofake.catalogue import CATALOGUE
 from omofake.clock import Clock
 from omofake.contract import Violation, job_id_as_int, reject_json_constant, validate_request
 from omofake.jobs import JobStore
+from omofake.pricing import SERVICES, money_text
 from omofake.registry import Endpoint
 
 
@@ -71,6 +74,9 @@ class FakeService:
         self.store = JobStore(seed) if clock is None else JobStore(seed, clock)
         self.strict = strict
         self.tokens: frozenset[str] | None = None
+        self.accounts = Accounts()
+        self.balance_error = messages.BALANCE_NOT_ENOUGH
+        self.timing, self.speed = check_timing(None, None)
         self.reset()
 
     # Settings
@@ -88,13 +94,30 @@ class FakeService:
             self.tokens = _check_tokens(server["tokens"])
         if "seed" in server:
             self.store.reseed(server["seed"])
+        self._configure_accounts(server)
+
+    def _configure_accounts(self, server: Mapping[str, Any]) -> None:
+        if "balance" in server:
+            self.accounts.set_balance(server["balance"])
+        if "prices" in server:
+            self.accounts.set_prices(server["prices"])
+        if "balance_error" in server:
+            error = server["balance_error"]
+            if error is not None and (not isinstance(error, str) or not error):
+                raise ValueError(f"balance_error must be a non-empty message, not {error!r}")
+            self.balance_error = error or messages.BALANCE_NOT_ENOUGH
+        if "timing" in server or "speed" in server:
+            self.timing, self.speed = check_timing(
+                server.get("timing", self.timing), server.get("speed", self.speed)
+            )
 
     def reset(self) -> None:
         """Forget jobs and configuration: back to the settings the service was made with."""
         self.behaviours.clear()
         self.strict, self.tokens = False, None
         self.store.reset(self._base["seed"])
-        server = {k: self._base[k] for k in ("strict", "tokens")}
+        self.accounts.reset()
+        server = {k: self._base.get(k) for k in ("strict", "tokens", *sorted(ACCOUNT_KNOBS))}
         job = {k: v for k, v in self._base.items() if k not in SERVER_KNOBS}
         self.configure(**server)
         self.configure(**job)
@@ -114,6 +137,11 @@ class FakeService:
         delay = _pick_delay(behaviour.create_latency)
         if behaviour.create_error is not None:
             return api_error(behaviour.create_error, delay=delay, violations=found, type_job_id=type_id)
+        if not self.accounts.charge(body["api_token"], type_id):
+            return api_error(self.balance_error, delay=delay, violations=found, type_job_id=type_id)
+        service = SERVICES.get(type_id)
+        if self.timing == "realistic" and service is not None and behaviour.solve_after == 0:
+            behaviour = replace(behaviour, solve_after=service.avg_seconds / self.speed)
         job = self.store.create(
             type_id, behaviour, input=data.get("input"), images=data["image_base64"].count("|") + 1
         )
@@ -148,6 +176,42 @@ class FakeService:
         self.store.poll(job_id)
         return Answer(job.answer(), delay=delay, violations=found, job_id=job_id, type_job_id=job.type_job_id)
 
+    def get_balance(self, body: Any) -> Answer:
+        found, body, problem = self._check("getBalance", body)
+        if problem is not None:
+            return problem
+        balance = money_text(self.accounts.balance(body["api_token"]))
+        return self._answer(
+            "getBalance", {"error": False, "balance": balance, "message": messages.BALANCE_SUCCESS}, found
+        )
+
+    def get_service(self, body: Any) -> Answer:
+        """The services the vendor lists that this fake serves, at the prices it charges."""
+        found, body, problem = self._check("getService", body)
+        if problem is not None:
+            return problem
+        listed = sorted(
+            (s for k, s in SERVICES.items() if s.listed and k in CATALOGUE), key=lambda s: s.order
+        )
+        services = [s.entry(self.accounts.price(str(s.id))) for s in listed]
+        return self._answer(
+            "getService", {"error": False, "service": services, "message": messages.SERVICE_SUCCESS}, found
+        )
+
+    def answer(self, endpoint: Endpoint, body: Any) -> Answer:
+        """The answer of any endpoint to a parsed body."""
+        handlers = {
+            "createJob": self.create_job,
+            "getJobResult": self.get_job_result,
+            "getBalance": self.get_balance,
+            "getService": self.get_service,
+        }
+        return handlers[endpoint](body)
+
+    def _answer(self, endpoint: Endpoint, body: dict[str, Any], found: tuple[Violation, ...]) -> Answer:
+        behaviour = self.behaviours.for_unknown_job()
+        return Answer(body, delay=_pick_delay(_latency(endpoint, behaviour)), violations=found)
+
     def _check(self, endpoint: Endpoint, body: Any) -> tuple[tuple[Violation, ...], Any, Answer | None]:
         """Contract violations as sent, the body to act on, and the error answer if any.
 
@@ -174,8 +238,12 @@ class FakeService:
     def refuse(self, endpoint: Endpoint, message: str, **extra: Any) -> Answer:
         """An API error for a request that names no job, after the global latency."""
         behaviour: Behaviour = self.behaviours.for_unknown_job()
-        latency = behaviour.create_latency if endpoint == "createJob" else behaviour.result_latency
-        return api_error(message, delay=_pick_delay(latency), **extra)
+        return api_error(message, delay=_pick_delay(_latency(endpoint, behaviour)), **extra)
+
+
+def _latency(endpoint: Endpoint, behaviour: Behaviour) -> Latency:
+    # getBalance and getService wait as createJob does: the latency of requests that name no job.
+    return behaviour.result_latency if endpoint == "getJobResult" else behaviour.create_latency
 
 
 def _documented_form(body: Any) -> Any:
