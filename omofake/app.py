@@ -146,7 +146,9 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return _unrouted(request, message, exc.status, allowed, {"Allow": allowed})
     except web.HTTPNotFound as exc:
         message = messages.NOT_FOUND.format(method=request.method, path=request.path)
-        return _unrouted(request, message, exc.status, "an endpoint of the API under /api/")
+        return _unrouted(
+            request, message, exc.status, "POST /api/createJob, getJobResult, getBalance or getService"
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -201,7 +201,7 @@ def validate_exchange(
                 endpoint,
                 "request",
                 "$",
-                f"an endpoint of the API: {', '.join(ENDPOINTS)} (/api/...)",
+                f"an endpoint of the API: {', '.join(ENDPOINTS[:-1])} or {ENDPOINTS[-1]} (/api/...)",
                 f"{_show(endpoint)}{answered}",
                 "endpoint",
                 f"The API has no endpoint {endpoint}.",
