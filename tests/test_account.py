@@ -4,6 +4,7 @@ all through real HTTP on loopback (and the CLI, the journal, the recorder and th
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -427,3 +428,10 @@ def test_the_marker_sets_the_balance_and_the_next_test_starts_full(pytester: pyt
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
     result.assert_outcomes(passed=2)
+
+
+def test_readme_account_example_runs() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("<!-- section: account -->") : readme.index("<!-- /section: account -->")]
+    [code] = re.findall(r"```python\n(.*?)```", section, re.S)
+    exec(compile(code, "README.md (balance)", "exec"), {})
