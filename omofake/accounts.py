@@ -84,7 +84,7 @@ class Accounts:
 
     def balance(self, token: str) -> Decimal:
         with self._lock:
-            return self._open(token)
+            return self._balances[token] if token in self._balances else self._starting(token)
 
     def charge(self, token: str, type_job_id: str) -> bool:
         """Take the type's price from the token's balance; False (and nothing taken) if it cannot pay."""
@@ -97,7 +97,11 @@ class Accounts:
             return True
 
     def _open(self, token: str) -> Decimal:
+        # Only spending opens an account: a server asked about many tokens keeps no memory of them.
         if token not in self._balances:
-            default, named = self._start
-            self._balances[token] = named.get(token, default)
+            self._balances[token] = self._starting(token)
         return self._balances[token]
+
+    def _starting(self, token: str) -> Decimal:
+        default, named = self._start
+        return named.get(token, default)

@@ -107,7 +107,8 @@ class FakeServer:
         ``running_polls``, ``solve_after``, ``outcome`` / ``fail_rate``, ``result``, ``latency``
         (``create_latency``, ``result_latency``), ``error`` (``create_error``, ``result_error``)
         may be scoped with ``job_type=23`` and/or ``times=N`` (the next N jobs); ``tokens``,
-        ``seed`` and ``strict`` apply to the whole server. ``None`` undoes a setting.
+        ``seed``, ``strict``, ``balance``, ``prices``, ``balance_error``, ``timing`` and ``speed``
+        apply to the whole server. ``None`` undoes a setting.
         """
         self.service.configure(**knobs)
 
