@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -107,17 +106,18 @@ def _send(
     answer: Answer,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
-    if not request.app[SERVICE_KEY].strict and "error" in answer.body:
+    sent = answer.body
+    if not request.app[SERVICE_KEY].strict and "error" in sent:
         # What real servers send beyond the docs, on every answer: success, the opposite of
         # error. The one place it is added; strict mode sends the documented shapes only.
-        answer = replace(answer, body={**answer.body, "success": answer.body["error"] is not True})
+        sent = {**sent, "success": sent["error"] is not True}
     request.app[JOURNAL_KEY].add(
         Exchange(
             endpoint,
             request.method,
             request.path,
             body,
-            answer.body,
+            sent,
             answer.status,
             now_utc(),
             answer.violations,
@@ -126,7 +126,7 @@ def _send(
         )
     )
     return web.Response(
-        body=json.dumps(answer.body).encode(),
+        body=json.dumps(sent).encode(),
         status=answer.status,
         content_type="application/json",
         headers=headers,
