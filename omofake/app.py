@@ -11,9 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
-from omofake import messages
+from omofake import jsonbody, messages
 from omofake.bodies import BodyProblem, read_body
-from omofake.contract import Violation
+from omofake.contract import Violation, reject_json_constant
 from omofake.journal import Exchange, Journal, now_utc
 from omofake.openapi import openapi_document
 from omofake.registry import Endpoint
@@ -127,9 +127,18 @@ def _unreadable(endpoint: Endpoint, problem: BodyProblem) -> Violation:
     return Violation(endpoint, "request", "$", expected, problem.found, "body", problem.message)
 
 
+def _parse(raw: bytes, endpoint: Endpoint) -> tuple[Any, Violation | None]:
+    if len(raw) > HEAVY_BODY:
+        try:  # a slice at a time, so that the loop's thread gets the GIL meanwhile
+            return jsonbody.loads(raw, reject_json_constant), None
+        except (ValueError, RecursionError):
+            pass  # parse_body says what is wrong, in the usual words
+    return parse_body(raw, endpoint)
+
+
 def _decide(service: FakeService, endpoint: Endpoint, raw: bytes) -> tuple[Any, Answer]:
     """The parsed body and the service's answer to it (thread-safe: the service locks its state)."""
-    body, not_json = parse_body(raw, endpoint)
+    body, not_json = _parse(raw, endpoint)
     if not_json is not None:
         return body, service.refuse(endpoint, not_json.message, violations=(not_json,))
     if endpoint == "createJob":

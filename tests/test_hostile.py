@@ -7,6 +7,7 @@ timeouts on sockets, and the rest is counted (bytes inflated, bytes allocated, l
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import os
@@ -29,8 +30,8 @@ import requests
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from omofake import FakeServer, patterns
-from omofake.contract import validate_request
+from omofake import FakeServer, jsonbody, patterns
+from omofake.contract import reject_json_constant, validate_request
 from omofake.fastcheck import compile_schema
 from omofake.registry import load_schema, validator
 from tests.helpers import PNG, create_body, serve
@@ -229,6 +230,49 @@ def test_a_big_body_is_checked_off_the_event_loop(
         release.set()
         sender.join(GUARD * 2)
     assert answers and answers[0]["error"] is False
+
+
+def _big_bodies() -> Iterator[bytes]:
+    long = "QUJD" * (jsonbody.LONG_STRING // 2)
+    yield json.dumps(create_body("30", image_base64=long)).encode()
+    yield json.dumps(create_body("23", image_base64=f"{long}|{long}", extra=[long, {"k": long}])).encode()
+    yield json.dumps({long: 1, "a": long, "b": [1, 2.5, None, True]}).encode()
+    yield json.dumps({"a": long, "b": "x"}, indent=2).encode()
+    yield json.dumps(long).encode()
+    yield json.dumps([long, long]).encode()
+    yield json.dumps(
+        {"a": "é😀" * 40_000, "b": "ảnh" + long}, ensure_ascii=False
+    ).encode()  # split code points
+    yield json.dumps({"a": long + '\n"/'}).encode()  # escapes: left to json.loads
+    yield b'{"a": "' + long.encode() + b'\xed\xa0\x80", "b": 1}'  # an encoded surrogate
+    yield b'{"a": "' + long.encode() + b'\x01"}'  # a control character
+    yield b'{"a": "' + long.encode() + b'\xff\xfe"}'  # not UTF-8
+    yield b'{"a": "' + long.encode() + b'"'  # unterminated object
+    yield b'{"a": "' + long.encode()  # unterminated string
+    yield b'{"a": "' + long.encode() + b'"} trailing'
+    yield b'{"a": "' + long.encode() + b'", "b": NaN}'
+    yield b'{"a": "' + long.encode() + b'", "a": "short"}'
+    yield b'{"a": "' + long.encode() + b'", "' + long.encode() + b'": 1, "' + long.encode() + b'": 2}'
+    yield b"[" * 100_000 + b'"' + long.encode() + b'"' + b"]" * 100_000
+    yield codecs.BOM_UTF8 + json.dumps({"a": long}).encode()
+    yield json.dumps({"a": long}).encode("utf-16")
+    yield b'{"a": "\\\\' + long.encode() + b'\\\\", "b": "\\"}'
+
+
+def _loads(parse: Callable[[bytes], Any], raw: bytes) -> tuple[str, Any]:
+    try:
+        return "ok", json.dumps(parse(raw))  # dumps: the keys' order counts too
+    except (ValueError, RecursionError) as exc:
+        return "error", type(exc).__name__
+
+
+def test_a_big_body_parses_as_json_loads_parses_it() -> None:
+    outcomes = set()
+    for raw in _big_bodies():
+        expected = _loads(lambda r: json.loads(r, parse_constant=reject_json_constant), raw)
+        assert _loads(lambda r: jsonbody.loads(r, reject_json_constant), raw) == expected, raw[:80]
+        outcomes.add(expected[0])
+    assert outcomes == {"ok", "error"}
 
 
 def test_the_big_body_benchmark_runs(tmp_path: Any) -> None:
