@@ -132,7 +132,8 @@ class FakeConnection(RequestHandler):
         if request.writer.output_size > 0:
             raise ConnectionError("the answer had begun; the connection is closed instead")
         if status < 500:
-            detail = str(message or exc or "it could not be parsed").rstrip(".")
+            # aiohttp's first line says what is wrong; the lines after it quote the bytes sent.
+            detail = str(message or exc or "it could not be parsed").strip().split("\n")[0].rstrip(":. ")
             if len(detail) > _DETAIL_LIMIT:
                 detail = detail[: _DETAIL_LIMIT - 3] + "..."
             text = messages.BAD_HTTP.format(detail=detail)

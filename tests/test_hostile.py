@@ -452,7 +452,9 @@ def test_a_client_leaving_mid_body_logs_nothing() -> None:
         process.terminate()
         _, stderr = process.communicate(timeout=GUARD)
     assert process.returncode == 0
-    assert "Traceback" not in stderr and "Error" not in stderr, stderr[-3000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    # The start and stop lines, maybe: nothing per disconnect (there were 16 lines each).
+    assert len(stderr.splitlines()) < 20, stderr[-3000:]
 
 
 # 5. aiohttp's own refusals, in the API's error shape
@@ -482,6 +484,7 @@ def test_aiohttps_own_400s_are_in_the_api_shape(server: FakeServer, case: str) -
     answer = _json(body)
     assert answer["error"] is True
     assert answer["message"].startswith("Bad HTTP request: ") and answer["message"].endswith(".")
+    assert "\n" not in answer["message"] and not answer["message"].endswith(":.")
     assert len(answer["message"]) < 300
     _still_serving(server)
 
