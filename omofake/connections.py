@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import Any
 
@@ -30,6 +31,7 @@ ACCEPT_EXHAUSTED = "socket.accept() out of system resource"
 EXHAUSTED_LOG_INTERVAL = 60.0
 # An error detail from aiohttp quotes what the client sent: keep the answer short.
 _DETAIL_LIMIT = 200
+_QUOTED_BYTES = re.compile(r": (?:bytearray\()?b['\"]")
 
 
 class FakeAppRunner(web.AppRunner):
@@ -133,7 +135,8 @@ class FakeConnection(RequestHandler):
             raise ConnectionError("the answer had begun; the connection is closed instead")
         if status < 500:
             # aiohttp's first line says what is wrong; the lines after it quote the bytes sent.
-            detail = str(message or exc or "it could not be parsed").strip().split("\n")[0].rstrip(":. ")
+            detail = str(message or exc or "it could not be parsed").strip().split("\n")[0]
+            detail = _QUOTED_BYTES.split(detail)[0].rstrip(":. ")
             if len(detail) > _DETAIL_LIMIT:
                 detail = detail[: _DETAIL_LIMIT - 3] + "..."
             text = messages.BAD_HTTP.format(detail=detail)
