@@ -93,6 +93,8 @@ def _limit(name: str, value: float, kind: type[float]) -> Any:
         raise ValueError(f"{name} must be a positive number, not {value!r} (0 does not mean unlimited)")
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, not {value!r}")
+    if kind is int and not float(value).is_integer():
+        raise ValueError(f"{name} must be a whole number of bytes, not {value!r}")
     return kind(value)
 
 
@@ -106,8 +108,7 @@ def _endpoint_handler(endpoint: Endpoint) -> Handler:
             violations = () if problem.status == 413 else (_unreadable(endpoint, problem),)
             answer = api_error(problem.message, status=problem.status, violations=violations)
             response = _send(request, endpoint, None, answer)
-            if problem.status == 413:
-                response.force_close()  # the rest of the body is not worth a keep-alive
+            response.force_close()  # whatever is left of such a body is not worth a keep-alive
             return response
         if len(raw) > HEAVY_BODY:
             loop = asyncio.get_running_loop()

@@ -13,6 +13,7 @@ import asyncio
 import zlib
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from omofake import messages
 
@@ -54,6 +55,17 @@ async def read_body(request: web.BaseRequest, limit: int) -> bytes:
         inflater = _Inflater(encoding)
     if request.content_length is not None and request.content_length > limit:
         raise too_large(limit)
+    try:
+        return await _read(request, limit, inflater)
+    except RequestPayloadError as exc:  # bad chunking, say, after the head was accepted
+        request.content.feed_eof()  # nothing more to read: aiohttp must not linger on it
+        detail = str(exc).strip().split("\n")[0].rstrip(":. ") or "the body could not be parsed"
+        raise BodyProblem(
+            messages.BAD_HTTP.format(detail=detail[:200]), 400, "a body that is not valid HTTP"
+        ) from exc
+
+
+async def _read(request: web.BaseRequest, limit: int, inflater: _Inflater | None) -> bytes:
     received = 0
     body = bytearray()
     while chunk := await request.content.readany():

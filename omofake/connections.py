@@ -17,7 +17,8 @@ import time
 from typing import Any
 
 from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.http_parser import RawRequestMessage
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from aiohttp.web_request import BaseRequest
 
 from omofake import messages
@@ -96,6 +97,27 @@ class FakeConnection(RequestHandler):
         super().data_received(data)
         if self._request_count != parsed:  # a complete head (or a refused one)
             self._stop_head_timer()
+            self._end_a_broken_body()
+
+    def _end_a_broken_body(self) -> None:
+        """When aiohttp refuses what follows a body (bad chunking), end that body with the error.
+
+        aiohttp queues its refusal to be answered after the request whose body it was reading,
+        and leaves that body unfinished: the request would wait for the rest until the client
+        gave up. Its reader now gets the error and answers it (see omofake.bodies).
+        """
+        if not self._messages or isinstance(self._messages[-1][0], RawRequestMessage):
+            return
+        refusal = self._messages[-1][0]
+        if len(self._messages) > 1:
+            payload = self._messages[-2][1]
+        elif self._current_request is not None:
+            payload = self._current_request.content
+        else:
+            return
+        if not payload.is_eof():
+            detail = getattr(refusal, "message", None) or "the body could not be parsed"
+            payload.set_exception(RequestPayloadError(str(detail)))
 
     async def _handle_request(self, *args: Any, **kwargs: Any) -> tuple[web.StreamResponse, bool]:
         try:

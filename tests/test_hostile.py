@@ -404,6 +404,13 @@ def test_limits_must_be_positive_numbers(name: str, value: Any) -> None:
         FakeServer(**{name: value})
 
 
+def test_max_body_is_whole_bytes_and_none_is_the_default() -> None:
+    with pytest.raises(ValueError, match="whole number of bytes"):
+        FakeServer(max_body=10.5)
+    with FakeServer(max_body=None, idle_timeout=None, header_timeout=None) as server:
+        _still_serving(server)
+
+
 # 3. Malformed compressed bodies: a 400 in the API's shape, journaled
 
 
@@ -486,6 +493,18 @@ def test_aiohttps_own_400s_are_in_the_api_shape(server: FakeServer, case: str) -
     assert answer["message"].startswith("Bad HTTP request: ") and answer["message"].endswith(".")
     assert "\n" not in answer["message"] and not answer["message"].endswith(":.")
     assert len(answer["message"]) < 300
+    _still_serving(server)
+
+
+def test_bad_chunking_after_the_head_is_a_json_400_not_a_hang(server: FakeServer) -> None:
+    """aiohttp refused the second chunk but left the first request waiting for its body."""
+    with socket.create_connection(_address(server), timeout=GUARD) as sock:
+        sock.sendall(_head("POST /api/createJob HTTP/1.1", "Transfer-Encoding: chunked") + b"2\r\n{}\r\n")
+        time.sleep(0.2)  # pacing, not a threshold: the server reads the body before the bad chunk
+        sock.sendall(b"zz\r\n")
+        status, headers, body = _parse(_read_until_closed(sock))
+    assert status == 400 and headers["content-type"].startswith("application/json")
+    assert _json(body) == {"error": True, "message": "Bad HTTP request: Invalid character in chunk size."}
     _still_serving(server)
 
 
