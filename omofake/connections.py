@@ -6,6 +6,11 @@ but idle keep-alive time. :class:`FakeAppRunner` runs an application with a conn
 that answers those in the API's error shape and closes a connection that has not sent a
 complete request head within the app's header timeout, and, while it runs, logs running out of
 file descriptors once a minute rather than on every accept.
+
+aiohttp offers no hook for any of this: :class:`FakeConnection` subclasses its
+``RequestHandler`` and reads a few of its attributes (``_request_count``, ``_messages``,
+``_current_request``). ``tests/test_hostile.py`` exercises each behaviour over real sockets, so
+an aiohttp release that changes them fails there rather than in a user's suite.
 """
 
 from __future__ import annotations
