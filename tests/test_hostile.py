@@ -192,7 +192,7 @@ def test_an_invalid_big_image_gets_the_usual_message(server: FakeServer) -> None
         answer = requests.post(
             f"{server.api_url}/createJob", json=create_body(type_id, image_base64=images), timeout=GUARD
         )
-        assert answer.json() == {"error": True, "message": message}
+        assert answer.json() == {"error": True, "message": message, "success": False}
         [violation] = server.requests.last().violations
         assert violation.found.endswith("...") and len(violation.found) <= 60
 
@@ -341,6 +341,7 @@ def test_a_gzip_bomb_is_inflated_no_further_than_the_limit(monkeypatch: pytest.M
         assert _json(body) == {
             "error": True,
             "message": f"Request body is larger than the limit of {limit} bytes.",
+            "success": False,
         }
         assert counting.inflated <= 2 * limit, f"inflated {counting.inflated} bytes for a limit of {limit}"
         _still_serving(server)
@@ -391,6 +392,7 @@ def test_an_encoding_it_cannot_undo_is_a_json_415(server: FakeServer, encoding: 
     assert _json(answer) == {
         "error": True,
         "message": f"Content-Encoding {encoding} is not supported; send the body uncompressed, gzip or deflate.",
+        "success": False,
     }
     [violation] = server.requests.last().violations
     assert violation.found == f"Content-Encoding {encoding}"
@@ -432,7 +434,7 @@ def test_a_malformed_compressed_body_is_a_json_400(server: FakeServer, encoding:
     assert status == 400
     assert headers["content-type"].startswith("application/json")
     message = f"Request body is not valid {encoding} data: it could not be decompressed."
-    assert _json(answer) == {"error": True, "message": message}
+    assert _json(answer) == {"error": True, "message": message, "success": False}
     exchange = server.requests.last()
     assert (exchange.endpoint, exchange.status, exchange.request) == ("getJobResult", 400, None)
     [violation] = exchange.violations
@@ -504,7 +506,11 @@ def test_bad_chunking_after_the_head_is_a_json_400_not_a_hang(server: FakeServer
         sock.sendall(b"zz\r\n")
         status, headers, body = _parse(_read_until_closed(sock))
     assert status == 400 and headers["content-type"].startswith("application/json")
-    assert _json(body) == {"error": True, "message": "Bad HTTP request: Invalid character in chunk size."}
+    assert _json(body) == {
+        "error": True,
+        "message": "Bad HTTP request: Invalid character in chunk size.",
+        "success": False,
+    }
     _still_serving(server)
 
 
