@@ -44,6 +44,11 @@ class Knobs(TypedDict, total=False):
     tokens: Collection[str] | None
     seed: int | None
     strict: bool | None
+    balance: Any
+    prices: Mapping[str | int, Any] | None
+    balance_error: str | None
+    timing: Literal["instant", "realistic"] | None
+    speed: float | None
 
 
 class UserCodeError(Exception):
@@ -75,7 +80,9 @@ class Behaviour:
 
 
 JOB_KNOBS = frozenset(f.name for f in fields(Behaviour))
-SERVER_KNOBS = frozenset({"tokens", "seed", "strict"})
+#: Knobs of the whole server; the money and timing ones are read by :class:`omofake.service.FakeService`.
+ACCOUNT_KNOBS = frozenset({"balance", "prices", "balance_error", "timing", "speed"})
+SERVER_KNOBS = frozenset({"tokens", "seed", "strict"}) | ACCOUNT_KNOBS
 SCOPE_KNOBS = frozenset({"job_type", "times"})
 # Shorthands that set a pair of knobs, or another knob in other words.
 _ALIASES = {"latency": ("create_latency", "result_latency"), "error": ("create_error", "result_error")}
@@ -135,6 +142,18 @@ _CHECKS: Mapping[str, Callable[[str, Any], Any]] = {
     "create_error": _check_text,
     "result_error": _check_text,
 }
+
+
+def check_timing(timing: Any, speed: Any) -> tuple[str, float]:
+    """The timing profile: ``"instant"`` (the default) or ``"realistic"``, each job type taking its
+    listed average time divided by ``speed``."""
+    timing = "instant" if timing is None else timing
+    if timing not in ("instant", "realistic"):
+        raise ValueError(f"timing must be 'instant' or 'realistic', not {timing!r}")
+    speed = 1.0 if speed is None else speed
+    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0 < speed < math.inf:
+        raise ValueError(f"speed must be a number above 0, such as 100 (100 times faster), not {speed!r}")
+    return timing, float(speed)
 
 
 def job_knobs(knobs: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,14 +11,17 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
 from omofake import __version__
+from omofake.accounts import check_prices
 from omofake.app import DEFAULT_MAX_BODY
 from omofake.exchanges import FORMATS, Report, TextReport, report_for, validate_paths
 from omofake.journal import Exchange, mask_token
 from omofake.openapi import DEFAULT_SERVER_URL, openapi_document
+from omofake.pricing import money
 from omofake.registry import SCHEMA_NAMES, load_schema, schema_dir
 from omofake.server import FakeServer
 
@@ -119,6 +122,36 @@ def add_serve(commands: Subparsers) -> None:
         help="require the documented forms: type_job_id as text, job_id as a number",
     )
     serve.add_argument(
+        "--balance",
+        type=_amount,
+        metavar="AMOUNT",
+        help="every token's starting balance, e.g. 0.00300 (default: 1000.00000)",
+    )
+    serve.add_argument(
+        "--price",
+        type=_price,
+        action="append",
+        dest="prices",
+        metavar="TYPE=AMOUNT",
+        help="what a job of one type costs, e.g. 30=0.001 (repeat; default: the getService list)",
+    )
+    serve.add_argument(
+        "--balance-error",
+        metavar="MESSAGE",
+        help="createJob's message when the balance cannot pay (default: 'Balance is not enough.')",
+    )
+    serve.add_argument(
+        "--timing",
+        choices=("instant", "realistic"),
+        help="realistic: each job takes its type's listed avg_time to solve (default: instant)",
+    )
+    serve.add_argument(
+        "--speed",
+        type=_positive_float,
+        metavar="FACTOR",
+        help="with --timing realistic, run that many times faster, e.g. 100 (default: 1)",
+    )
+    serve.add_argument(
         "--max-body",
         type=_non_negative(int),
         default=DEFAULT_MAX_BODY,
@@ -161,6 +194,11 @@ def run_serve(args: argparse.Namespace) -> int:
         running_polls=args.running_polls,
         solve_after=args.solve_after,
         fail_rate=args.fail_rate,
+        balance=args.balance,
+        prices=None if args.prices is None else dict(args.prices),
+        balance_error=args.balance_error,
+        timing=args.timing,
+        speed=args.speed,
     )
     if not args.quiet:
         server.journal.listeners.append(log_exchange)
@@ -373,6 +411,34 @@ def _probability(text: str) -> float:
     value: float = _non_negative(float)(text)
     if value > 1:
         raise argparse.ArgumentTypeError(f"a probability is 0 to 1, not {text}")
+    return value
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        return money(text, "the amount")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _price(text: str) -> tuple[str, Decimal]:
+    type_id, sep, amount = text.partition("=")
+    if not sep or not type_id.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected TYPE=AMOUNT, such as 30=0.001, not {text!r}")
+    try:
+        check_prices({type_id.strip(): amount})
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return type_id.strip(), _amount(amount)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, such as 100, not {text!r}")
     return value
 
 

@@ -1,4 +1,4 @@
-"""Async client for the OMOcaptcha job API (``createJob`` / ``getJobResult``).
+"""Async client for the OMOcaptcha job API (``createJob`` / ``getJobResult``, ``getBalance``, ``getService``).
 
 It speaks to the real service and to omofake alike; only ``base_url`` differs::
 
@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from types import TracebackType
 from typing import Any, TypeAlias
 
@@ -150,17 +151,20 @@ class OmoClient:
         Give the image either as ``image_base64`` (ready base64 text, two
         joined with ``|`` for types 23 and 26) or as ``images`` (bytes, a
         path, or a tuple/list of them; files are read synchronously, which
-        is fine for captcha-sized images), not both. ``input`` is the text
-        prompt types 13 and 14 need; it is sent only when given. ``extra``
-        is merged into ``data`` for fields the docs do not name.
+        is fine for captcha-sized images), not both; or neither, for the
+        types that take no image (tokens: ``website_url=..., website_key=...``
+        as ``extra``). ``input`` is the text prompt types 13 and 14 need; it
+        is sent only when given. ``extra`` is merged into ``data`` for the
+        other fields a type needs.
         """
         data: dict[str, Any] = {
             # Sent as text because that is the documented form, even though
             # clients in the wild also send a number.
             "type_job_id": str(type_job_id),
-            "image_base64": _image_field(image_base64, images),
             **extra,
         }
+        if image_base64 is not None or images is not None:
+            data["image_base64"] = _image_field(image_base64, images)
         if input is not None:
             data["input"] = input
         answer = await self._post("createJob", {"api_token": self.api_token, "data": data})
@@ -184,6 +188,29 @@ class OmoClient:
         if status != "success":
             result = None
         return JobResult(job_id=job_id, status=status, result=result, raw=answer.body)
+
+    async def get_balance(self) -> Decimal:
+        """The account's balance (``getBalance``), exactly, as the API's five-decimal text says."""
+        answer = await self._post("getBalance", {"api_token": self.api_token})
+        balance = answer.body.get("balance")
+        try:
+            if not isinstance(balance, str):
+                raise InvalidOperation
+            amount = Decimal(balance)
+        except InvalidOperation:
+            raise answer.protocol_error("getBalance answer has no balance text") from None
+        if not amount.is_finite():
+            raise answer.protocol_error("getBalance answer has no balance text")
+        return amount
+
+    async def get_services(self) -> list[dict[str, Any]]:
+        """The service list (``getService``): one dict per service, as the API sends it
+        (``id``, ``name``, ``price`` as text, ``avg_success``, ``avg_time``, ...)."""
+        answer = await self._post("getService", {"api_token": self.api_token})
+        services = answer.body.get("service")
+        if not isinstance(services, list) or not all(isinstance(s, dict) for s in services):
+            raise answer.protocol_error("getService answer has no service list")
+        return services
 
     async def solve(
         self,
@@ -273,8 +300,8 @@ class _Answer:
 
 
 def _image_field(image_base64: str | None, images: Images | None) -> str:
-    if (image_base64 is None) == (images is None):
-        raise TypeError("give exactly one of image_base64= and images=")
+    if image_base64 is not None and images is not None:
+        raise TypeError("give one of image_base64= and images=, not both")
     if image_base64 is not None:
         return image_base64
     # bytes and str are Sequences too, so test for a single image first.

@@ -11,6 +11,10 @@ from __future__ import annotations
 from typing import Final
 
 CREATE_SUCCESS: Final = "Create job success."
+BALANCE_SUCCESS: Final = "Get balance success."
+SERVICE_SUCCESS: Final = "Get service success."
+#: The docs never show the real wording of an empty balance; ``balance_error=`` changes it.
+BALANCE_NOT_ENOUGH: Final = "Balance is not enough."
 
 # Body
 INVALID_JSON: Final = "Request body is not valid JSON."
@@ -42,10 +46,16 @@ JOB_NOT_FOUND: Final = "Job {job_id} not found."
 
 # Transport (these keep their HTTP status)
 NOT_FOUND: Final = (
-    "Not found: {method} {path}. The API answers POST /api/createJob and POST /api/getJobResult."
+    "Not found: {method} {path}. The API answers POST /api/createJob, /api/getJobResult, "
+    "/api/getBalance and /api/getService."
 )
 METHOD_NOT_ALLOWED: Final = "Method {method} is not allowed on {path}; use {allowed}."
 BODY_TOO_LARGE: Final = "Request body is larger than the limit of {limit} bytes."
+BAD_COMPRESSION: Final = "Request body is not valid {encoding} data: it could not be decompressed."
+UNSUPPORTED_ENCODING: Final = (
+    "Content-Encoding {encoding} is not supported; send the body uncompressed, gzip or deflate."
+)
+BAD_HTTP: Final = "Bad HTTP request: {detail}."
 RESET_IN_FLIGHT: Final = "The fake server was reset while this request was in flight; it was not processed."
 USER_CODE_ERROR: Final = "Error in code the test gave omofake: {detail}."
 INTERNAL_ERROR: Final = "Internal error in omofake: {detail}. Please report it."

@@ -19,6 +19,7 @@ from typing import Any
 
 from omofake import __version__
 from omofake.catalogue import CATALOGUE
+from omofake.pricing import SERVICES
 from omofake.registry import SCHEMA_NAMES, load_schema
 
 __all__ = ["DEFAULT_SERVER_URL", "component_name", "openapi_document"]
@@ -116,13 +117,13 @@ def _document() -> dict[str, Any]:
         "info": {
             "title": "OMOcaptcha API (as faked by omofake)",
             "version": __version__,
-            "summary": "The createJob / getJobResult captcha-solving API, from the vendor's pages.",
+            "summary": "The captcha-solving job API, its balance and service list, from the vendor's pages.",
             "description": (
                 "Built by omofake from its JSON Schema files (components/schemas; x-omofake-id names "
                 "the file each came from). The API answers every request it understands with HTTP 200, "
                 'errors included ({"error": true, "message": ...}). Only transport problems change the '
                 "status, with the same body: 404 for a path the API does not have "
-                "(components/responses/NotFound), 405 for a method other than POST "
+                "(components/responses/NotFound), 405 for a method the path does not take "
                 "(components/responses/MethodNotAllowed), 413 for a body over the size limit. "
                 "A getJobResult answer depends on the job's type; its schema here accepts an answer "
                 "valid for any type, and components/schemas/getJobResult.response.byType.<type_job_id> "
@@ -156,19 +157,69 @@ def _document() -> dict[str, Any]:
                     "Clients poll every 2 seconds until the status is success or fail.",
                 )
             },
+            "/api/getBalance": {
+                "post": operation(
+                    "getBalance",
+                    "The account's balance, as text with five decimals",
+                    "Each job created costs its type's price (getService); createJob refuses once "
+                    "the balance cannot pay.",
+                )
+            },
+            "/api/getService": {
+                "post": operation(
+                    "getService",
+                    "The services (job types) with their price, success rate and average time",
+                    "The page heads it POST; its sample says GET, and the same answer comes to a GET "
+                    "with api_token in the query string.",
+                ),
+                "get": _query_operation(
+                    "getService",
+                    "The same service list, asked for with GET and api_token in the query string",
+                    _ref("getService.response"),
+                ),
+            },
         },
         "components": {
             "schemas": schemas,
             "responses": {
                 "NotFound": error_answer("A path the API does not have (any method)."),
                 "MethodNotAllowed": error_answer(
-                    "A method other than POST on /api/createJob or /api/getJobResult.",
-                    headers={"Allow": {"description": "Always POST.", "schema": {"const": "POST"}}},
+                    "A method the path does not take: POST only, but GET or POST on /api/getService.",
+                    headers={"Allow": {"description": "POST, or GET, POST.", "schema": {"type": "string"}}},
                 ),
                 "PayloadTooLarge": error_answer(
                     "A body larger than the server's limit (omofake serve --max-body)."
                 ),
             },
+        },
+    }
+
+
+def _query_operation(endpoint: str, summary: str, response: dict[str, str]) -> dict[str, Any]:
+    """A GET taking the request schema's fields as query parameters."""
+    request = load_schema(f"{endpoint}.request")
+    _, response_examples = _examples(endpoint)
+    parameters = [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in request.get("required", ()),
+            "description": field.get("description", ""),
+            "schema": {k: v for k, v in field.items() if k != "description"},
+            "example": _EXAMPLE_TOKEN,
+        }
+        for name, field in request["properties"].items()
+    ]
+    return {
+        "operationId": f"{endpoint}ByQuery",
+        "summary": summary,
+        "description": request.get("description", ""),
+        "parameters": parameters,
+        "responses": {
+            "200": {
+                "description": load_schema(f"{endpoint}.response").get("description", "The answer."),
+                "content": {"application/json": {"schema": response, "examples": response_examples}},
+            }
         },
     }
 
@@ -199,6 +250,17 @@ def _examples(endpoint: str) -> tuple[dict[str, Any], dict[str, Any]]:
             )
         created = {"error": False, "job_id": _EXAMPLE_JOB_ID, "message": "Create job success."}
         return requests, {"created": example("Job created", created), "apiError": api_error}
+    if endpoint in ("getBalance", "getService"):
+        ask = {"ask": example("With the account key", {"api_token": _EXAMPLE_TOKEN})}
+        if endpoint == "getBalance":
+            balance = {"error": False, "balance": "0.00000", "message": "Get balance success."}
+            return ask, {
+                "balance": example("The balance (the page's example)", balance),
+                "apiError": api_error,
+            }
+        service = SERVICES["1"].entry()
+        services = {"error": False, "service": [service], "message": "Get service success."}
+        return ask, {"services": example("The list (the page's example)", services), "apiError": api_error}
     requests = {"poll": example("Poll a job", {"api_token": _EXAMPLE_TOKEN, "job_id": _EXAMPLE_JOB_ID})}
     answers = {}
     for type_id, job_type in CATALOGUE.items():

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web, web_app
 
-from omofake.app import DEFAULT_MAX_BODY, create_app
+from omofake.app import create_app
 from omofake.behaviour import UserCodeError
 from omofake.clock import Clock
+from omofake.connections import FakeAppRunner
 from omofake.contract import ContractError, validate_response
 from omofake.jobs import Job
 from omofake.journal import Exchange, Exchanges, Journal, Recorder
+from omofake.registry import ENDPOINTS
 from omofake.service import FakeService
 
 if TYPE_CHECKING:
@@ -55,7 +57,9 @@ class FakeServer:
         strict: bool = False,
         tokens: Collection[str] | None = None,
         clock: Clock | None = None,
-        max_body: int = DEFAULT_MAX_BODY,
+        max_body: int | None = None,
+        idle_timeout: float | None = None,
+        header_timeout: float | None = None,
         record: str | os.PathLike[str] | None = None,
         journal_size: int | None = None,
         journal_bytes: int | None = None,
@@ -75,7 +79,14 @@ class FakeServer:
             self_check = os.environ.get(SELF_CHECK_ENV, "0") not in ("", "0")
         if self_check:
             self.journal.listeners.append(_check_answer)
-        self._max_body = max_body
+        # Limits are checked here, by making an application once: max_body must be a positive
+        # number of bytes (no "0 = unlimited"). Each start makes its own (see _open).
+        self._limits: dict[str, Any] = {
+            "max_body": max_body,
+            "idle_timeout": idle_timeout,
+            "header_timeout": header_timeout,
+        }
+        create_app(self.service, self.journal, **self._limits)
         #: The aiohttp application while the server runs (a new one at each start).
         self.app: web.Application | None = None
         self._runner: web.AppRunner | None = None
@@ -126,7 +137,8 @@ class FakeServer:
         ``running_polls``, ``solve_after``, ``outcome`` / ``fail_rate``, ``result``, ``latency``
         (``create_latency``, ``result_latency``), ``error`` (``create_error``, ``result_error``)
         may be scoped with ``job_type=23`` and/or ``times=N`` (the next N jobs); ``tokens``,
-        ``seed`` and ``strict`` apply to the whole server. ``None`` undoes a setting.
+        ``seed``, ``strict``, ``balance``, ``prices``, ``balance_error``, ``timing`` and ``speed``
+        apply to the whole server. ``None`` undoes a setting.
         """
         self.service.configure(**knobs)
 
@@ -212,9 +224,9 @@ class FakeServer:
     async def _open(self) -> None:
         # A new application at each start: an aiohttp application belongs to the loop it first
         # ran on, and a thread-mode restart runs a new loop.
-        app = create_app(self.service, self.journal, max_body=self._max_body)
+        app = create_app(self.service, self.journal, **self._limits)
         # A short shutdown grace: a test's teardown should not wait on a slow (latency) request.
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        runner = FakeAppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port)
@@ -269,10 +281,11 @@ def _forget_apps() -> None:
 
 def _check_answer(exchange: Exchange) -> None:
     body = exchange.response
-    if exchange.endpoint == "createJob":
-        violations = validate_response("createJob", body)
-    elif exchange.endpoint == "getJobResult":
-        violations = validate_response("getJobResult", body, exchange.type_job_id)
+    if exchange.endpoint in ENDPOINTS:
+        endpoint = exchange.endpoint
+        violations = validate_response(
+            endpoint, body, exchange.type_job_id if endpoint == "getJobResult" else None
+        )
     else:  # a transport error: the API's error shape, whatever the path
         violations = validate_response("createJob", body)
     if violations:

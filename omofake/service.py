@@ -11,14 +11,25 @@ import random
 import threading
 from collections.abc import Collection, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from omofake import messages
-from omofake.behaviour import SERVER_KNOBS, Behaviour, BehaviourTable, Latency, UserCodeError
+from omofake.accounts import Accounts
+from omofake.behaviour import (
+    ACCOUNT_KNOBS,
+    SERVER_KNOBS,
+    Behaviour,
+    BehaviourTable,
+    Latency,
+    UserCodeError,
+    check_timing,
+)
+from omofake.catalogue import CATALOGUE
 from omofake.clock import Clock
 from omofake.contract import Violation, job_id_as_int, reject_json_constant, validate_request
 from omofake.jobs import JobStore, StaleRequest
+from omofake.pricing import SERVICES, money_text
 from omofake.registry import Endpoint
 
 #: The generation of the service's state a request began in. The HTTP layer sets it for the
@@ -88,6 +99,9 @@ class FakeService:
         # scripted behaviour, so a request from before a reset cannot use up the next test's
         # ``times=N`` scripts. Never held while user code runs.
         self._lock = threading.Lock()
+        self.accounts = Accounts()
+        self.balance_error = messages.BALANCE_NOT_ENOUGH
+        self.timing, self.speed = check_timing(None, None)
         self.reset()
 
     @property
@@ -110,6 +124,22 @@ class FakeService:
             self.tokens = _check_tokens(server["tokens"])
         if "seed" in server:
             self.store.reseed(server["seed"])
+        self._configure_accounts(server)
+
+    def _configure_accounts(self, server: Mapping[str, Any]) -> None:
+        if "balance" in server:
+            self.accounts.set_balance(server["balance"])
+        if "prices" in server:
+            self.accounts.set_prices(server["prices"])
+        if "balance_error" in server:
+            error = server["balance_error"]
+            if error is not None and (not isinstance(error, str) or not error):
+                raise ValueError(f"balance_error must be a non-empty message, not {error!r}")
+            self.balance_error = error or messages.BALANCE_NOT_ENOUGH
+        if "timing" in server or "speed" in server:
+            self.timing, self.speed = check_timing(
+                server.get("timing", self.timing), server.get("speed", self.speed)
+            )
 
     def reset(self) -> None:
         """Forget jobs, configuration and user errors: back to the settings the service was
@@ -119,7 +149,8 @@ class FakeService:
             self.behaviours.clear()
             self.user_errors = []
             self.strict, self.tokens = False, None
-            server = {k: self._base[k] for k in ("strict", "tokens")}
+            self.accounts.reset()
+            server = {k: self._base.get(k) for k in ("strict", "tokens", *sorted(ACCOUNT_KNOBS))}
             job = {k: v for k, v in self._base.items() if k not in SERVER_KNOBS}
             self.configure(**server)
             self.configure(**job)
@@ -140,9 +171,14 @@ class FakeService:
             if generation is not None and generation != self.generation:
                 return _stale(found)
             behaviour = self.behaviours.for_new_job(type_id)
-        delay = _pick_delay(behaviour.create_latency)
-        if behaviour.create_error is not None:
-            return api_error(behaviour.create_error, delay=delay, violations=found, type_job_id=type_id)
+            delay = _pick_delay(behaviour.create_latency)
+            if behaviour.create_error is not None:
+                return api_error(behaviour.create_error, delay=delay, violations=found, type_job_id=type_id)
+            if not self.accounts.charge(body["api_token"], type_id):
+                return api_error(self.balance_error, delay=delay, violations=found, type_job_id=type_id)
+        service = SERVICES.get(type_id)
+        if self.timing == "realistic" and service is not None and behaviour.solve_after == 0:
+            behaviour = replace(behaviour, solve_after=service.avg_seconds / self.speed)
         try:
             job = self.store.create(
                 type_id,
@@ -203,6 +239,42 @@ class FakeService:
             ) < MAX_USER_ERRORS:
                 self.user_errors.append(error)
 
+    def get_balance(self, body: Any) -> Answer:
+        found, body, problem = self._check("getBalance", body)
+        if problem is not None:
+            return problem
+        balance = money_text(self.accounts.balance(body["api_token"]))
+        return self._answer(
+            "getBalance", {"error": False, "balance": balance, "message": messages.BALANCE_SUCCESS}, found
+        )
+
+    def get_service(self, body: Any) -> Answer:
+        """The services the vendor lists that this fake serves, at the prices it charges."""
+        found, body, problem = self._check("getService", body)
+        if problem is not None:
+            return problem
+        listed = sorted(
+            (s for k, s in SERVICES.items() if s.listed and k in CATALOGUE), key=lambda s: s.order
+        )
+        services = [s.entry(self.accounts.price(str(s.id))) for s in listed]
+        return self._answer(
+            "getService", {"error": False, "service": services, "message": messages.SERVICE_SUCCESS}, found
+        )
+
+    def answer(self, endpoint: Endpoint, body: Any) -> Answer:
+        """The answer of any endpoint to a parsed body."""
+        handlers = {
+            "createJob": self.create_job,
+            "getJobResult": self.get_job_result,
+            "getBalance": self.get_balance,
+            "getService": self.get_service,
+        }
+        return handlers[endpoint](body)
+
+    def _answer(self, endpoint: Endpoint, body: dict[str, Any], found: tuple[Violation, ...]) -> Answer:
+        behaviour = self.behaviours.for_unknown_job()
+        return Answer(body, delay=_pick_delay(_latency(endpoint, behaviour)), violations=found)
+
     def _check(self, endpoint: Endpoint, body: Any) -> tuple[tuple[Violation, ...], Any, Answer | None]:
         """Contract violations as sent, the body to act on, and the error answer if any.
 
@@ -229,8 +301,12 @@ class FakeService:
     def refuse(self, endpoint: Endpoint, message: str, **extra: Any) -> Answer:
         """An API error for a request that names no job, after the global latency."""
         behaviour: Behaviour = self.behaviours.for_unknown_job()
-        latency = behaviour.create_latency if endpoint == "createJob" else behaviour.result_latency
-        return api_error(message, delay=_pick_delay(latency), **extra)
+        return api_error(message, delay=_pick_delay(_latency(endpoint, behaviour)), **extra)
+
+
+def _latency(endpoint: Endpoint, behaviour: Behaviour) -> Latency:
+    # getBalance and getService wait as createJob does: the latency of requests that name no job.
+    return behaviour.result_latency if endpoint == "getJobResult" else behaviour.create_latency
 
 
 def _stale(found: tuple[Violation, ...]) -> Answer:

@@ -171,7 +171,7 @@ def _still_serving(server: FakeServer) -> None:
 )
 def test_create_job_errors(server: FakeServer, post: Poster, body: Any, message: str) -> None:
     status, answer = post(f"{server.api_url}/createJob", body)
-    assert (status, answer) == (200, {"error": True, "message": message})
+    assert (status, answer) == (200, {"error": True, "message": message, "success": False})
     assert len(server.jobs) == 0
     assert server.requests.last().violations, "a refused request breaks the contract somewhere"
     _still_serving(server)
@@ -182,7 +182,7 @@ def test_create_job_errors(server: FakeServer, post: Poster, body: Any, message:
 )
 def test_get_job_result_errors(server: FakeServer, post: Poster, body: Any, message: str) -> None:
     status, answer = post(f"{server.api_url}/getJobResult", body)
-    assert (status, answer) == (200, {"error": True, "message": message})
+    assert (status, answer) == (200, {"error": True, "message": message, "success": False})
     _still_serving(server)
 
 
@@ -190,22 +190,24 @@ def test_token_is_checked_before_the_rest(server: FakeServer) -> None:
     server.configure(tokens=["good-token"])
     bad = {"api_token": "wrong", "data": {"type_job_id": "99"}}
     answer = requests.post(f"{server.api_url}/createJob", json=bad, timeout=5).json()
-    assert answer == {"error": True, "message": "Invalid api token."}
+    assert answer == {"error": True, "message": "Invalid api token.", "success": False}
     answer = requests.post(
         f"{server.api_url}/getJobResult", json={"api_token": "wrong", "job_id": 1}, timeout=5
     ).json()
-    assert answer == {"error": True, "message": "Invalid api token."}
+    assert answer == {"error": True, "message": "Invalid api token.", "success": False}
     good = create_body("30") | {"api_token": "good-token"}
     assert requests.post(f"{server.api_url}/createJob", json=good, timeout=5).json()["error"] is False
 
 
 def test_unknown_path_is_a_json_404(server: FakeServer, post: Poster) -> None:
-    for path in ("/api/createTask", "/api/getTaskResult", "/", "/api/createJob/", "/api/getBalance"):
+    for path in ("/api/createTask", "/api/getTaskResult", "/", "/api/createJob/", "/api/getBalances"):
         status, answer = post(server.url + path, create_body())
         assert status == 404
         assert answer == {
             "error": True,
-            "message": f"Not found: POST {path}. The API answers POST /api/createJob and POST /api/getJobResult.",
+            "message": f"Not found: POST {path}. The API answers POST /api/createJob, /api/getJobResult, "
+            "/api/getBalance and /api/getService.",
+            "success": False,
         }
         [violation] = server.requests.last().violations
         assert (violation.endpoint, violation.found) == (path, f"POST {path}")
@@ -220,6 +222,7 @@ def test_wrong_method_is_a_json_405(server: FakeServer, method: str) -> None:
     assert answer.json() == {
         "error": True,
         "message": f"Method {method} is not allowed on /api/getJobResult; use POST.",
+        "success": False,
     }
     _still_serving(server)
 
@@ -229,7 +232,11 @@ def test_body_over_the_limit_is_a_json_413(post: Poster) -> None:
         status, answer = post(f"{server.api_url}/createJob", create_body("30", image_base64="QUFB" * 300))
         assert (status, answer) == (
             413,
-            {"error": True, "message": "Request body is larger than the limit of 1024 bytes."},
+            {
+                "error": True,
+                "message": "Request body is larger than the limit of 1024 bytes.",
+                "success": False,
+            },
         )
         small = create_body("30", image_base64="QUFB")
         assert post(f"{server.api_url}/createJob", small)[1]["error"] is False

@@ -67,8 +67,8 @@ def test_outcome_fail_and_fixed_result(server: FakeServer) -> None:
     failed = create(server)["job_id"]
     server.configure(outcome="success", result="hello")
     solved = create(server)["job_id"]
-    assert poll(server, failed) == {"error": False, "status": "fail", "result": None}
-    assert poll(server, solved) == {"error": False, "status": "success", "result": "hello"}
+    assert poll(server, failed) == {"error": False, "status": "fail", "result": None, "success": True}
+    assert poll(server, solved) == {"error": False, "status": "success", "result": "hello", "success": True}
 
 
 def test_result_from_a_function_of_the_job(server: FakeServer) -> None:
@@ -113,28 +113,33 @@ def test_scripts_scoped_to_a_job_type_wait_for_it(server: FakeServer) -> None:
 def test_none_undoes_a_setting(server: FakeServer) -> None:
     server.configure(outcome="fail", result="x")
     server.configure(outcome=None)
-    assert poll(server, create(server)["job_id"]) == {"error": False, "status": "success", "result": "x"}
+    assert poll(server, create(server)["job_id"]) == {
+        "error": False,
+        "status": "success",
+        "result": "x",
+        "success": True,
+    }
 
 
 def test_forced_create_error(server: FakeServer) -> None:
     server.configure(create_error="Balance is not enough.")
-    assert create(server) == {"error": True, "message": "Balance is not enough."}
+    assert create(server) == {"error": True, "message": "Balance is not enough.", "success": False}
     assert len(server.jobs) == 0
 
 
 def test_forced_result_error_does_not_move_the_job_on(server: FakeServer) -> None:
     server.configure(running_polls=1, result_error="Server is busy.", times=1)
     job_id = create(server)["job_id"]
-    assert poll(server, job_id) == {"error": True, "message": "Server is busy."}
+    assert poll(server, job_id) == {"error": True, "message": "Server is busy.", "success": False}
     assert server.jobs[job_id].polls == 0
     server.configure(result_error=None)
     # The scripted job keeps the behaviour it was made with.
-    assert poll(server, job_id) == {"error": True, "message": "Server is busy."}
+    assert poll(server, job_id) == {"error": True, "message": "Server is busy.", "success": False}
 
 
 def test_error_sets_both_endpoints_once(server: FakeServer) -> None:
     server.configure(error="Service is under maintenance.", times=1, job_type=30)
-    assert create(server) == {"error": True, "message": "Service is under maintenance."}
+    assert create(server) == {"error": True, "message": "Service is under maintenance.", "success": False}
     job_id = create(server)["job_id"]
     assert poll(server, job_id)["status"] == "success"
 
@@ -150,6 +155,7 @@ def test_tokens(server: FakeServer) -> None:
     assert requests.post(f"{server.api_url}/createJob", json=create_body(), timeout=5).json() == {
         "error": True,
         "message": "Invalid api token.",
+        "success": False,
     }
     assert (
         requests.post(

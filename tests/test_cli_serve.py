@@ -84,6 +84,7 @@ def test_serve_max_body() -> None:
         assert answer.json() == {
             "error": True,
             "message": "Request body is larger than the limit of 100 bytes.",
+            "success": False,
         }
 
 

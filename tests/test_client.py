@@ -378,13 +378,24 @@ async def test_create_job_images_single_and_pair(api: FakeApi, client: OmoClient
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("kwargs", [{}, {"image_base64": "aW1n", "images": b"img"}], ids=["none", "both"])
-async def test_exactly_one_image_argument(api: FakeApi, client: OmoClient, kwargs: dict[str, Any]) -> None:
+@pytest.mark.parametrize("kwargs", [{"image_base64": "aW1n", "images": b"img"}], ids=["both"])
+async def test_at_most_one_image_argument(api: FakeApi, client: OmoClient, kwargs: dict[str, Any]) -> None:
     with pytest.raises(TypeError):
         await client.create_job(30, **kwargs)
     with pytest.raises(TypeError):
         await client.solve(30, **kwargs)
     assert api.requests == []
+
+
+@pytest.mark.asyncio
+async def test_no_image_argument_sends_no_image(api: FakeApi, client: OmoClient) -> None:
+    """Token types (1, 2, 11, ...) take no image: the client sends none rather than refusing."""
+    await client.create_job(2)
+    await client.create_job(1, website_url="https://example.com/", website_key="6Lc_key")
+    assert [r.body["data"] for r in api.requests] == [
+        {"type_job_id": "2"},
+        {"type_job_id": "1", "website_url": "https://example.com/", "website_key": "6Lc_key"},
+    ]
 
 
 # --- session ownership ---------------------------------------------------------

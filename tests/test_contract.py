@@ -209,12 +209,12 @@ def test_validate_exchange_narrows_get_job_result_to_the_type() -> None:
     assert paths(validate_exchange("getJobResult", poll, answer, type_job_id="26")) == ["$.result"]
 
 
-@pytest.mark.parametrize("endpoint", ["/api/createTask", "getBalance", "createjob", ""])
+@pytest.mark.parametrize("endpoint", ["/api/createTask", "getTaskResult", "createjob", ""])
 def test_validate_exchange_flags_an_endpoint_the_api_does_not_have(endpoint: str) -> None:
     [violation] = validate_exchange(endpoint, {}, {"error": True, "message": "Not found."}, status=404)
     assert (violation.endpoint, violation.keyword, violation.path) == (endpoint, "endpoint", "$")
     assert violation.found == f"{json.dumps(endpoint)} (answered HTTP 404)"
-    assert "createJob or getJobResult" in violation.expected
+    assert "createJob, getJobResult, getBalance or getService" in violation.expected
 
 
 # A whole file

@@ -115,9 +115,22 @@ def result_bodies() -> Iterator[Any]:
             yield {**base, field: value}
 
 
+def token_bodies() -> Iterator[Any]:
+    """getBalance and getService take the token alone."""
+    yield from VALUES
+    base = {"api_token": TOKEN}
+    yield base
+    yield {**base, "extra": True}
+    yield {}
+    for value in VALUES:
+        yield {"api_token": value}
+
+
 CORPUS: dict[Endpoint, list[Any]] = {
     "createJob": list(create_bodies()),
     "getJobResult": list(result_bodies()),
+    "getBalance": list(token_bodies()),
+    "getService": list(token_bodies()),
 }
 
 

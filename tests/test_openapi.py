@@ -67,10 +67,11 @@ def test_the_document_passes_the_spec_validator() -> None:
 
 
 def test_paths_operations_and_answers() -> None:
-    assert set(DOCUMENT["paths"]) == {"/api/createJob", "/api/getJobResult"}
-    for path, endpoint in (("/api/createJob", "createJob"), ("/api/getJobResult", "getJobResult")):
-        item = DOCUMENT["paths"][path]
-        assert set(item) == {"post"}
+    endpoints = ("createJob", "getJobResult", "getBalance", "getService")
+    assert set(DOCUMENT["paths"]) == {f"/api/{endpoint}" for endpoint in endpoints}
+    for endpoint in endpoints:
+        item = DOCUMENT["paths"][f"/api/{endpoint}"]
+        assert set(item) == ({"post", "get"} if endpoint == "getService" else {"post"})
         operation = item["post"]
         assert operation["operationId"] == endpoint
         body = operation["requestBody"]
@@ -87,7 +88,14 @@ def test_paths_operations_and_answers() -> None:
         assert answer["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/createJob.response.apiError"
         }
-    assert responses["MethodNotAllowed"]["headers"]["Allow"]["schema"] == {"const": "POST"}
+    assert responses["MethodNotAllowed"]["headers"]["Allow"]["schema"] == {"type": "string"}
+    by_query = DOCUMENT["paths"]["/api/getService"]["get"]
+    assert by_query["operationId"] == "getServiceByQuery"
+    assert [(p["name"], p["in"], p["required"]) for p in by_query["parameters"]] == [
+        ("api_token", "query", True)
+    ]
+    ok = by_query["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/getService.response"}
 
 
 def test_every_ref_resolves_against_the_document_root() -> None:
@@ -281,6 +289,7 @@ def test_other_methods_on_the_document_get_the_json_405() -> None:
         assert answer.json() == {
             "error": True,
             "message": "Method POST is not allowed on /openapi.json; use GET.",
+            "success": False,
         }
         [exchange] = server.journal
         assert (exchange.endpoint, exchange.path, exchange.status) == (None, "/openapi.json", 405)

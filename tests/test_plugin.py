@@ -106,7 +106,7 @@ def test_sync_clients(send, omofake_url, omofake_server):
     assert re.fullmatch(r"http://127\\.0\\.0\\.1:\\d+/api", omofake_url)
     created = send(f"{omofake_url}/createJob", job())
     answer = send(f"{omofake_url}/getJobResult", poll(created["job_id"]))
-    assert answer == {"error": False, "status": "success", "result": answer["result"]}
+    assert answer == {"error": False, "status": "success", "result": answer["result"], "success": True}
     assert len(omofake_server.requests) == 2
 
 
@@ -393,7 +393,7 @@ def test_contract_option_fails_tests_with_a_readable_list(pytester: pytest.Pytes
             "  createJob  $.data.input  expected: present, sent: nothing",
             "*_ test_wrong_endpoint _*",
             "omofake contract: *",
-            "  /api/createTask  $  expected: POST /api/createJob or POST /api/getJobResult, "
+            "  /api/createTask  $  expected: POST /api/createJob, getJobResult, getBalance or getService, "
             "sent: POST /api/createTask",
             "*_ test_fails_anyway _*",
             "E * AssertionError: its own failure",

@@ -20,13 +20,18 @@ TYPES = sorted(CATALOGUE)
 def test_every_job_type_is_created_and_solved(server: FakeServer, post: Poster, type_job_id: str) -> None:
     status, created = post(f"{server.api_url}/createJob", create_body(type_job_id))
     assert status == 200
-    assert created == {"error": False, "job_id": created["job_id"], "message": "Create job success."}
+    assert created == {
+        "error": False,
+        "job_id": created["job_id"],
+        "message": "Create job success.",
+        "success": True,
+    }
     assert isinstance(created["job_id"], int) and created["job_id"] > 0
 
     status, answer = post(f"{server.api_url}/getJobResult", {"api_token": TOKEN, "job_id": created["job_id"]})
     assert status == 200
     assert answer["error"] is False and answer["status"] == "success"
-    assert list(answer) == ["error", "status", "result"]
+    assert list(answer) == ["error", "status", "result", "success"]
     assert re.fullmatch(RESULT_FORMATS[type_job_id], answer["result"])
     job = server.jobs[created["job_id"]]
     assert (job.type_job_id, job.status, job.result, job.polls) == (
@@ -100,10 +105,12 @@ def test_type_26_quirks(server: FakeServer, post: Poster) -> None:
         "error": False,
         "status": "running",
         "result": "",
+        "success": True,
     }
     _, failed = post(f"{server.api_url}/getJobResult", poll)
-    assert failed == {"error": False, "status": "fail", "error_code": "", "result": ""}
-    assert list(failed) == ["error", "status", "error_code", "result"]  # the order the page shows
+    assert failed == {"error": False, "status": "fail", "error_code": "", "result": "", "success": True}
+    # The order the page shows, and the undocumented success last.
+    assert list(failed) == ["error", "status", "error_code", "result", "success"]
 
 
 @pytest.mark.parametrize("type_job_id", ["13", "14", "23", "30"])
@@ -115,9 +122,9 @@ def test_other_types_answer_null_while_running_and_on_fail(server: FakeServer, t
     poll = {"api_token": TOKEN, "job_id": job_id}
     answers = [requests.post(f"{server.api_url}/getJobResult", json=poll, timeout=5).json() for _ in range(3)]
     assert answers == [
-        {"error": False, "status": "running", "result": None},
-        {"error": False, "status": "fail", "result": None},
-        {"error": False, "status": "fail", "result": None},
+        {"error": False, "status": "running", "result": None, "success": True},
+        {"error": False, "status": "fail", "result": None, "success": True},
+        {"error": False, "status": "fail", "result": None, "success": True},
     ]
 
 

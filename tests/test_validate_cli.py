@@ -121,8 +121,8 @@ def test_serve_record_appends_and_validate_catches_a_client_that_drifted(tmp_pat
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         f"{record}:2: createJob request $.data.type_job_id: expected text, found 23",
-        f"{record}:4: /api/createJob request $: expected an endpoint of the API: createJob or "
-        'getJobResult (POST /api/...), found "/api/createJob" (answered HTTP 405)',
+        f"{record}:4: /api/createJob request $: expected an endpoint of the API: createJob, "
+        'getJobResult, getBalance or getService (/api/...), found "/api/createJob" (answered HTTP 405)',
         "omofake validate: 2 contract violations in 2 of 4 exchanges (1 file).",
     ]
 
@@ -155,7 +155,9 @@ def test_each_problem_is_named_at_its_line_and_path(
         exchange(
             "getJobResult", poll(222), {"error": False, "status": "running", "result": None}, type_job_id="26"
         ),
-        exchange("/api/getBalance", {"api_token": "x"}, {"error": True, "message": "Not found."}, status=404),
+        exchange(
+            "/api/getTaskResult", {"api_token": "x"}, {"error": True, "message": "Not found."}, status=404
+        ),
         # A job this file never created: its answer may be any type's.
         exchange("getJobResult", poll(999), success("abc")),
         exchange(
@@ -173,8 +175,8 @@ def test_each_problem_is_named_at_its_line_and_path(
         f"{file}:3: createJob request $.data.type_job_id: expected text, found 23",
         f"{file}:4: createJob request $.data.input: expected present, found missing",
         f'{file}:5: getJobResult response $.result: expected "", found null',
-        f"{file}:6: /api/getBalance request $: expected an endpoint of the API: createJob or getJobResult "
-        '(POST /api/...), found "/api/getBalance" (answered HTTP 404)',
+        f"{file}:6: /api/getTaskResult request $: expected an endpoint of the API: createJob, getJobResult, "
+        'getBalance or getService (/api/...), found "/api/getTaskResult" (answered HTTP 404)',
         f'{file}:8: createJob response $.job_id: expected a whole number, found "113"',
         f"{file}:9: getJobResult response $: expected HTTP status 200 (the API answers every request it "
         "understands with 200, errors included), found HTTP status 500",
@@ -539,6 +541,10 @@ def test_schemas_lists_name_id_and_path(capsys: pytest.CaptureFixture[str]) -> N
         "createJob.response",
         "getJobResult.request",
         "getJobResult.response",
+        "getBalance.request",
+        "getBalance.response",
+        "getService.request",
+        "getService.response",
     ]
     for name, schema_id, path in rows:
         assert schema_id == f"urn:omofake:schema:{name}"
