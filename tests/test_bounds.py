@@ -41,7 +41,7 @@ def test_the_job_finished_longest_ago_is_forgotten_first() -> None:
         poll(server.url, second)
         assert poll(server.url, second)["status"] == "success"  # finished after the third
         fourth = call(server.url, "createJob", create_body())["job_id"]
-        assert poll(server.url, third) == {"error": True, "message": f"Job {third} not found."}
+        assert poll(server.url, third)["message"] == f"Job {third} not found."
         assert sorted(server.jobs) == sorted([first, second, fourth])
         fifth = call(server.url, "createJob", create_body())["job_id"]
         assert poll(server.url, second)["message"] == f"Job {second} not found."
