@@ -15,7 +15,13 @@ from typing import Any
 from omofake import messages
 from omofake.behaviour import SERVER_KNOBS, Behaviour, BehaviourTable, Latency
 from omofake.clock import Clock
-from omofake.contract import Violation, job_id_as_int, reject_json_constant, validate_request
+from omofake.contract import (
+    Violation,
+    job_id_as_int,
+    lenient_data,
+    reject_json_constant,
+    validate_request,
+)
 from omofake.jobs import JobStore
 from omofake.registry import Endpoint
 
@@ -114,8 +120,13 @@ class FakeService:
         delay = _pick_delay(behaviour.create_latency)
         if behaviour.create_error is not None:
             return api_error(behaviour.create_error, delay=delay, violations=found, type_job_id=type_id)
+        image = data.get("image_base64")
         job = self.store.create(
-            type_id, behaviour, input=data.get("input"), images=data["image_base64"].count("|") + 1
+            type_id,
+            behaviour,
+            input=data.get("input"),
+            images=image.count("|") + 1 if isinstance(image, str) else 0,
+            data=data,
         )
         return Answer(
             {"error": False, "job_id": job.id, "message": messages.CREATE_SUCCESS},
@@ -183,8 +194,8 @@ def _documented_form(body: Any) -> Any:
     if not isinstance(body, Mapping):
         return body
     data = body.get("data")
-    if isinstance(data, Mapping) and type(data.get("type_job_id")) is int:
-        return {**body, "data": {**data, "type_job_id": str(data["type_job_id"])}}
+    if isinstance(data, Mapping) and (read := lenient_data(data)) is not data:
+        return {**body, "data": read}
     job_id = body.get("job_id")
     if isinstance(job_id, str) and (number := job_id_as_int(job_id)) is not None:
         return {**body, "job_id": number}
