@@ -150,15 +150,19 @@ class OmoClient:
         Give the image either as ``image_base64`` (ready base64 text, two
         joined with ``|`` for types 23 and 26) or as ``images`` (bytes, a
         path, or a tuple/list of them; files are read synchronously, which
-        is fine for captcha-sized images), not both. ``input`` is the text
+        is fine for captcha-sized images), not both; neither for the token
+        types, which take no image. ``input`` is the text
         prompt types 13 and 14 need; it is sent only when given. ``extra``
-        is merged into ``data`` for fields the docs do not name.
+        is merged into ``data`` for the type's other fields (``website_url``,
+        ``width_view``, ...).
         """
+        # Token types (1, 2, 3, 11, 47, 48) take no image: given neither, none is sent.
+        has_image = image_base64 is not None or images is not None
         data: dict[str, Any] = {
             # Sent as text because that is the documented form, even though
             # clients in the wild also send a number.
             "type_job_id": str(type_job_id),
-            "image_base64": _image_field(image_base64, images),
+            **({"image_base64": _image_field(image_base64, images)} if has_image else {}),
             **extra,
         }
         if input is not None:

@@ -187,16 +187,17 @@ def job_id_as_int(value: Any) -> int | None:
     return None
 
 
-def lenient_data(data: Mapping[str, Any]) -> Mapping[str, Any]:
+def lenient_data(data: Mapping[str, Any], *, numbers: bool = True) -> Mapping[str, Any]:
     """A createJob ``data`` as the fake reads it outside strict mode: ``type_job_id`` sent as a
     number (``23``) is read as its text, and a field the job type documents as a number sent as
-    numeric text (``"width_view": "340"``) as the number. The same object if nothing changes."""
+    numeric text (``"width_view": "340"``) as the number (unless ``numbers`` is false). The same
+    object if nothing changes."""
     read: dict[str, Any] = {}
     type_id = data.get("type_job_id")
     if type(type_id) is int:
         read["type_job_id"] = type_id = str(type_id)
     job_type = CATALOGUE.get(type_id) if isinstance(type_id, str) else None
-    for spec in job_type.fields if job_type is not None else ():
+    for spec in job_type.fields if job_type is not None and numbers else ():
         value = data.get(spec.name)
         if spec.kind == "number" and isinstance(value, str) and _NUMERIC_TEXT.fullmatch(value):
             read[spec.name] = float(value) if "." in value else int(value)
@@ -408,7 +409,10 @@ def _data_field(field: str, body: Any) -> DataField | None:
 def _required_message(field: str, per_type: bool, body: Any) -> str:
     if per_type and (spec := _data_field(field, body)) is not None:
         return messages.MISSING_DATA_FIELD.format(
-            field=field, type_job_id=_type_of(body), meaning=spec.meaning, example=_show(spec.example)
+            field=field,
+            type_job_id=_type_of(body),
+            meaning=spec.meaning,
+            example=json.dumps(spec.example, ensure_ascii=False),
         )
     if per_type:
         return messages.MISSING_FIELD_FOR_TYPE.format(field=field, type_job_id=_type_of(body))
@@ -447,7 +451,7 @@ def _message(path: str, keyword: str, error: ValidationError, expected: str, fou
             return messages.DATA_FIELD_TYPE.format(
                 field=field,
                 expected=expected,
-                example=_show(spec.example),
+                example=json.dumps(spec.example, ensure_ascii=False),
                 meaning=spec.meaning,
                 found=_found_words(value),
             )

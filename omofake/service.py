@@ -171,6 +171,10 @@ class FakeService:
         if found and not self.strict:
             lenient = _documented_form(body)
             if lenient is not body:
+                # A type's own rules ("width_view": "340") apply only once type_job_id is text.
+                typed = _documented_form(body, numbers=False)
+                if typed is not body:
+                    found += tuple(v for v in validate_request(endpoint, typed) if v not in found)
                 body, effective = lenient, tuple(validate_request(endpoint, lenient))
         if effective and effective[0].field in ("", "api_token"):
             message = effective[0].message
@@ -189,12 +193,12 @@ class FakeService:
         return api_error(message, delay=_pick_delay(latency), **extra)
 
 
-def _documented_form(body: Any) -> Any:
+def _documented_form(body: Any, *, numbers: bool = True) -> Any:
     """The body with the undocumented but common forms rewritten; the same object if none."""
     if not isinstance(body, Mapping):
         return body
     data = body.get("data")
-    if isinstance(data, Mapping) and (read := lenient_data(data)) is not data:
+    if isinstance(data, Mapping) and (read := lenient_data(data, numbers=numbers)) is not data:
         return {**body, "data": read}
     job_id = body.get("job_id")
     if isinstance(job_id, str) and (number := job_id_as_int(job_id)) is not None:
