@@ -20,6 +20,7 @@ from typing import Any, TypeAlias
 
 import aiohttp
 
+from omofake.catalogue import CATALOGUE
 from omofake.errors import JobFailed, OmoError, ProtocolError, SolveTimeout
 
 __all__ = ["JobResult", "OmoClient", "encode_image", "encode_images"]
@@ -157,7 +158,8 @@ class OmoClient:
         ``width_view``, ...).
         """
         # Token types (1, 2, 3, 11, 47, 48) take no image: given neither, none is sent.
-        has_image = image_base64 is not None or images is not None
+        job_type = CATALOGUE.get(str(type_job_id))
+        has_image = image_base64 is not None or images is not None or job_type is None or job_type.images > 0
         data: dict[str, Any] = {
             # Sent as text because that is the documented form, even though
             # clients in the wild also send a number.

@@ -387,6 +387,16 @@ async def test_exactly_one_image_argument(api: FakeApi, client: OmoClient, kwarg
     assert api.requests == []
 
 
+@pytest.mark.asyncio
+async def test_token_types_send_no_image(api: FakeApi, client: OmoClient) -> None:
+    await client.create_job(2)
+    await client.create_job("1", website_url="https://example.com", website_key="6Lc_key")
+    assert [r.body["data"] for r in api.requests] == [
+        {"type_job_id": "2"},
+        {"type_job_id": "1", "website_url": "https://example.com", "website_key": "6Lc_key"},
+    ]
+
+
 # --- session ownership ---------------------------------------------------------
 # These peek at client._session: ownership is about that private object.
 
