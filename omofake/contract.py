@@ -18,7 +18,7 @@ from jsonschema.exceptions import best_match
 
 from omofake import messages
 from omofake.catalogue import CATALOGUE, DataField
-from omofake.patterns import is_image
+from omofake.patterns import first_bad_image
 from omofake.registry import ENDPOINTS, Endpoint, request_check, request_validator, response_validator
 
 __all__ = [
@@ -65,8 +65,6 @@ _FIELD_ORDER = (
 )
 # Numeric text as real clients send a number field ("340"), read leniently as the number.
 _NUMERIC_TEXT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?")
-# An image of a type that takes data URIs (type 44): the prefix and the spaces around "|" go.
-_DATA_URI = re.compile(r"^ *(?:data:image/[A-Za-z0-9.+-]+;base64,)?| +$")
 _KEYWORD_ORDER = ("type", "required", "enum", "minLength", "minimum", "pattern")
 
 
@@ -472,24 +470,16 @@ def _message(path: str, keyword: str, error: ValidationError, expected: str, fou
 
 def _image_message(value: str, type_id: str | None) -> str:
     job_type = CATALOGUE.get(type_id or "")
-    parts = value.split("|")
-    if job_type is not None and len(parts) != job_type.images:
+    count = value.count("|") + 1  # counted, not split: images can be megabytes
+    if job_type is not None and count != job_type.images:
         expected = _images(job_type.images)
         if job_type.images > 1:
             expected += f" ({'|'.join(job_type.image_roles)})"
-        return messages.IMAGE_COUNT.format(
-            expected=expected, type_job_id=job_type.id, found=_images(len(parts))
-        )
-    if job_type is not None and job_type.data_uri_images:
-        parts = [_DATA_URI.sub("", part) for part in parts]
-    bad = next((i for i, part in enumerate(parts, 1) if not _is_base64(part)), 1)
-    return messages.IMAGE_NOT_BASE64.format(index=bad, count=len(parts))
+        return messages.IMAGE_COUNT.format(expected=expected, type_job_id=job_type.id, found=_images(count))
+    # The schema pattern decided that some part is wrong; this finds which one, by the same rule.
+    bad = first_bad_image(value, data_uri=job_type is not None and job_type.data_uri_images)
+    return messages.IMAGE_NOT_BASE64.format(index=bad or 1, count=count)
 
 
 def _images(count: int) -> str:
     return "1 image" if count == 1 else f'{count} images joined by "|"'
-
-
-def _is_base64(part: str) -> bool:
-    # The schema pattern decided that some part is wrong; this finds which one, by the same rule.
-    return is_image(part)

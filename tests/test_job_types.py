@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
+import tracemalloc
 from typing import Any
 
 import pytest
 
-from omofake import FakeServer
+from omofake import FakeServer, patterns
 from omofake.catalogue import CATALOGUE
-from omofake.contract import validate_response
+from omofake.contract import validate_request, validate_response
+from omofake.registry import load_schema
 
 from .helpers import PNG, RESULT_FORMATS, TOKEN, Poster, create_body, job_data, post_requests
 
@@ -339,3 +342,70 @@ def test_a_seed_repeats_the_new_types_results() -> None:
     first = results(7)
     assert results(7) == first
     assert results(8) != first
+
+
+DATA_URI_CORPUS = [
+    "QQ==",
+    " QQ==",
+    "QQ== ",
+    "  QQ==  ",
+    "data:image/png;base64,QQ==",
+    " data:image/jpg;base64,QUJD ",
+    "data:image/svg+xml;base64,QUI=",
+    "data:image/png;base64, QQ==",
+    "data:image/png;base64,",
+    "data:image/;base64,QQ==",
+    "data:image/png;base64,data:image/png;base64,QQ==",
+    "data:text/plain;base64,QQ==",
+    "QQ== \n",
+    "QQ==\n ",
+    "   ",
+    "",
+    "QQ== | QUI=",
+    "data:image/jpg;base64,QQ== | data:image/png;base64,QUI=",
+    "data:image/jpg;base64,QQ==|data:image/png;base64,QUI=\n",
+    "QQ==\n| QUI=",
+    "QQ== |",
+    "| QQ==",
+    f"data:image/jpg;base64,{PNG} | data:image/png;base64,{PNG}",
+]
+
+
+def _data_uri_fuzz(count: int) -> list[str]:
+    rng = random.Random(44)
+    pieces = ["QUJD", "QQ==", "QUI=", " ", "|", "\n", "data:image/png;base64,", "data:", "=", "a", ";"]
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("images", range(1, patterns.MAX_IMAGES + 1))
+def test_the_data_uri_image_check_answers_as_the_schema_pattern_does(images: int) -> None:
+    pattern = patterns.data_uri_images_pattern(images)
+    check = patterns.known_pattern(pattern)
+    assert check is not None
+    joined = [" | ".join(["data:image/png;base64,QQ=="] * n) for n in range(1, 6)]
+    corpus = [*DATA_URI_CORPUS, *joined, *_data_uri_fuzz(20_000)]
+    disagreements = [t for t in corpus if check(t) != (re.search(pattern, t) is not None)]
+    assert not disagreements, disagreements[:10]
+    assert {check(t) for t in corpus} == {True, False}
+
+
+def test_type_44_uses_the_recognised_pattern() -> None:
+    # So a big type-44 image is scanned in linear time, not by re's backtracking.
+    rule = load_schema("createJob.request")["$defs"]["type44"]["properties"]["image_base64"]
+    assert rule["pattern"] == patterns.data_uri_images_pattern(2)
+
+
+def test_a_big_type_44_image_is_checked_in_linear_memory_and_refused_clearly(server: FakeServer) -> None:
+    big = "QUJD" * (1 << 20)  # 4 MiB: re's backtracking would take ~30 bytes a character to say no
+    image = f"data:image/jpg;base64,{big} | data:image/png;base64,{big}!"
+    body = create_body("44", image_base64=image)
+    tracemalloc.start()
+    try:
+        [violation] = validate_request("createJob", body)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < len(image) // 2, f"checking a {len(image)}-character image took {peak} bytes"
+    assert violation.message == "Field data.image_base64 is not valid base64 (image 2 of 2)."
+    status, answer = post_requests(f"{server.api_url}/createJob", body)
+    assert (status, answer) == (200, {"error": True, "message": violation.message})
