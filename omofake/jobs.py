@@ -42,6 +42,9 @@ class Job:
     polls: int = 0
     status: Status = "running"
     result: str | None = None
+    #: The createJob request's ``data`` as the fake read it, without ``image_base64`` (large, and
+    #: in the journal already): what result makers read, such as ``width_view``.
+    data: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def job_type(self) -> JobType:
@@ -88,7 +91,15 @@ class JobStore(Mapping[int, Job]):
             # Real ids are six-digit and up; a random start keeps tests from relying on "1".
             self._next_id = self._fake.random_int(100_000, 899_999)
 
-    def create(self, type_job_id: str, behaviour: Behaviour, *, input: str | None, images: int) -> Job:
+    def create(
+        self,
+        type_job_id: str,
+        behaviour: Behaviour,
+        *,
+        input: str | None,
+        images: int,
+        data: Mapping[str, Any] | None = None,
+    ) -> Job:
         with self._lock:
             job_id = self._next_id
             while job_id in self._jobs:  # only after a reseed onto ids already given
@@ -97,7 +108,7 @@ class JobStore(Mapping[int, Job]):
             rate = behaviour.fail_rate
             # Only a true probability draws, so a fixed outcome leaves the random stream alone.
             failed = rate >= 1 or (rate > 0 and self._fake.generator.random.random() < rate)
-            generated = CATALOGUE[type_job_id].make_result(self._fake)
+            generated = CATALOGUE[type_job_id].make_result(self._fake, data or {})
             job = Job(
                 job_id,
                 type_job_id,
@@ -107,6 +118,7 @@ class JobStore(Mapping[int, Job]):
                 behaviour,
                 "fail" if failed else "success",
                 generated,
+                data={k: v for k, v in (data or {}).items() if k != "image_base64"},
             )
             if isinstance(behaviour.result, str):
                 job.planned_result = behaviour.result
