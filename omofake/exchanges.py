@@ -235,17 +235,20 @@ def _json_lines(stream: Iterable[bytes], name: str) -> Iterator[tuple[int, Any]]
                 raw = raw[len(codecs.BOM_UTF8) :]
             if not raw.strip():
                 continue  # blank lines (a trailing one, say) separate nothing and hold nothing
-            try:
-                text = _decode(raw, name, number).rstrip("\r\n")  # not part of the value
-                yield number, _parse(text, name, number)
-            except UnreadableInput as error:
-                if not raw.endswith(b"\n"):
-                    # The last line, cut short: what a recorder killed mid-write leaves.
-                    error = UnreadableInput(name, number, TRUNCATED)
-                error.skipped = True
-                yield number, error
+            yield number, _line_value(raw, name, number)
     except OSError as exc:
         raise UnreadableInput(name, number + 1, f"cannot read it: {exc.strerror or exc}") from None
+
+
+def _line_value(raw: bytes, name: str, number: int) -> Any:
+    try:
+        return _parse(_decode(raw, name, number).rstrip("\r\n"), name, number)  # the newline: no part of it
+    except UnreadableInput as error:
+        if raw.endswith(b"\n"):
+            error.skipped = True
+            return error
+    # The last line, cut short: what a recorder killed mid-write leaves.
+    return UnreadableInput(name, number, TRUNCATED, skipped=True)
 
 
 #: Why the last line of a file, without its newline, is not read.
@@ -430,8 +433,8 @@ class Summary:
             text = f"no exchanges in {files}"
         if lines := self.unreadable_lines:
             text += f"; {_count(lines, 'unreadable line')} skipped"
-        if files := self.unreadable_files:
-            text += f"; {_count(files, 'file')} not readable as exchanges"
+        if stopped := self.unreadable_files:
+            text += f"; {_count(stopped, 'file')} not readable as exchanges"
         return f"omofake validate: {text}."
 
     @property

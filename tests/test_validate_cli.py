@@ -311,8 +311,8 @@ def test_unreadable_lines_exit_2(
     code, out, err = validate(capsys, "bad.jsonl")
     assert code == 2
     assert err.startswith(f"omofake: error: {message}")
-    assert err.rstrip().endswith("the rest of the file was not checked")
-    assert out.endswith("1 file not readable as exchanges.\n")
+    assert err.rstrip().endswith("line skipped, the rest of the file checked")
+    assert out.endswith("1 unreadable line skipped.\n")
 
 
 def test_unreadable_files_exit_2(
@@ -350,14 +350,15 @@ def test_what_was_read_before_unreadable_input_is_still_reported(tmp_path: Path)
     assert result.stderr.splitlines() == [
         f"omofake: error: {tmp_path / 'nope.jsonl'}: cannot read it: No such file or directory",
         f"omofake: error: {file}:2: not JSON: Expecting property name enclosed in double quotes (column 2); "
-        "the rest of the file was not checked",
+        "line skipped, the rest of the file checked",
     ]
     assert result.stdout.splitlines() == [
         f"{file}:1: createJob request $.api_token: expected text, found 1",
         f"{file}:1: createJob request $.data: expected present, found missing",
         f"{other}:1: createJob request $.api_token: expected present, found missing",
         f"{other}:1: createJob request $.data: expected present, found missing",
-        "omofake validate: 4 contract violations in 2 of 2 exchanges (3 files); 2 files not readable as exchanges.",
+        "omofake validate: 4 contract violations in 2 of 2 exchanges (3 files); 1 unreadable line skipped; "
+        "1 file not readable as exchanges.",
     ]
 
 
@@ -391,7 +392,8 @@ def test_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         "exchanges": 4,
         "failed_exchanges": 2,
         "violations": 3,
-        "unreadable_files": 1,
+        "unreadable_files": 0,
+        "unreadable_lines": 1,
         "exit_code": 2,
     }
     assert [(v["file"], v["line"], v["exchange"], v["path"], v["keyword"]) for v in report["violations"]] == [
@@ -403,7 +405,12 @@ def test_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert (first["endpoint"], first["direction"], first["found"]) == ("getJobResult", "response", '"north"')
     assert first["expected"].startswith("The rotation angle") and first["message"]
     assert report["unreadable"] == [
-        {"file": str(broken), "line": 2, "reason": "not an exchange: expected a JSON object, found a list"}
+        {
+            "file": str(broken),
+            "line": 2,
+            "reason": "not an exchange: expected a JSON object, found a list",
+            "skipped": True,
+        }
     ]
     # Standard output is the machine's; people still see the unreadable input on standard error.
     assert err.startswith(f"omofake: error: {broken}:2: not an exchange")
@@ -422,6 +429,7 @@ def test_json_report_when_all_hold(tmp_path: Path, capsys: pytest.CaptureFixture
             "failed_exchanges": 0,
             "violations": 0,
             "unreadable_files": 0,
+            "unreadable_lines": 0,
             "exit_code": 0,
         },
     }
