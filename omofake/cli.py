@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -200,9 +201,10 @@ def add_wait(commands: Subparsers) -> None:
     wait = commands.add_parser(
         "wait",
         help="wait until a server answers over HTTP (for scripts that start omofake serve &)",
-        description="Wait until the server at URL answers an HTTP request (any answer: the fake "
-        "answers every path), or, with --ready-file, until omofake serve --ready-file FILE has "
-        "written its URL there and it answers. Prints the URL. Exit status: 0 once it answers, "
+        description="Wait until the server at URL answers an HTTP request (GET /openapi.json, "
+        "which the fake does not record; any HTTP answer will do), or, with --ready-file, until "
+        "omofake serve --ready-file FILE has written its URL there and it answers. Prints the "
+        "URL. Exit status: 0 once it answers, "
         "1 when --timeout passes first, 2 for a bad URL. Proxy settings are ignored: the fake "
         "is reached directly.",
     )
@@ -270,9 +272,15 @@ def _read_ready_file(path: Path) -> str | None:
 
 
 def _probe(opener: urllib.request.OpenerDirector, url: str, timeout: float) -> str | None:
-    """None if ``url`` gave an HTTP answer (whatever its status), else why not."""
+    """None if the server of ``url`` gave an HTTP answer (whatever its status), else why not.
+
+    It asks for ``/openapi.json``, which the fake serves without journaling or recording it:
+    waiting leaves no trace in what the tests then check.
+    """
+    parts = urllib.parse.urlsplit(url)
+    probe = urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/openapi.json", "", ""))
     try:
-        with opener.open(urllib.request.Request(url, method="GET"), timeout=timeout):
+        with opener.open(urllib.request.Request(probe, method="GET"), timeout=timeout):
             return None
     except urllib.error.HTTPError as answer:  # a 404 or a 405 is an answer all the same
         answer.close()
