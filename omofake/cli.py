@@ -25,7 +25,7 @@ from typing import IO, Any
 from omofake import __version__
 from omofake.app import DEFAULT_MAX_BODY
 from omofake.exchanges import FORMATS, Report, TextReport, report_for, validate_paths
-from omofake.journal import Exchange, json_type, mask_token
+from omofake.journal import Exchange, hide_token, json_type, mask_token
 from omofake.openapi import DEFAULT_SERVER_URL, openapi_document
 from omofake.registry import SCHEMA_NAMES, load_schema, schema_dir
 from omofake.server import FakeServer
@@ -487,7 +487,10 @@ def log_exchange(exchange: Exchange) -> None:
     if exchange.job_id is not None:
         parts.append(f"job={exchange.job_id}")
     response = exchange.response
-    parts.append(shown(response.get("message") or response.get("status")))
+    said = response.get("message") or response.get("status")
+    if isinstance(said, str) and "api_token" in request:
+        said = hide_token(said, request["api_token"])
+    parts.append(shown(said))
     log.info(" ".join(parts))
 
 

@@ -50,6 +50,17 @@ def mask_token_for_record(token: Any) -> Any:
     return token  # true, false, null: nothing to hide
 
 
+def hide_token(text: str, token: Any) -> str:
+    """``text`` (an answer's message, say) with ``token`` written out in it masked: a message
+    such as "Field api_token must be text, not the number 987654321012345." echoes it."""
+    if isinstance(token, bool) or not isinstance(token, (str, int, float)) or token == "":
+        return text
+    for spelled in {str(token), json.dumps(token)}:
+        if len(spelled) > 3:  # "***" or a shorter number: nothing worth hiding, nothing to break
+            text = text.replace(spelled, mask_token(token))
+    return text
+
+
 def json_type(value: Any) -> str:
     """The JSON type of a parsed value: ``object``, ``list``, ``text``, ``number``, ``boolean``, ``null``."""
     return _JSON_TYPES.get(type(value), "number")
@@ -77,13 +88,16 @@ class Exchange:
 
     def to_record(self) -> dict[str, Any]:
         """The toolkit's exchange format (one JSON Lines object), with the token masked."""
-        request = self.request
+        request, response = self.request, self.response
         if isinstance(request, dict) and "api_token" in request:
-            request = {**request, "api_token": mask_token_for_record(request["api_token"])}
+            token = request["api_token"]
+            request = {**request, "api_token": mask_token_for_record(token)}
+            if isinstance(response.get("message"), str):
+                response = {**response, "message": hide_token(response["message"], token)}
         record: dict[str, Any] = {
             "endpoint": self.endpoint if self.endpoint is not None else self.path,
             "request": request,
-            "response": self.response,
+            "response": response,
             "status": self.status,
             "time": self.time.isoformat(timespec="milliseconds"),
         }
