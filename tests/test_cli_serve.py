@@ -7,6 +7,7 @@ import os
 import re
 import resource
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -345,3 +346,78 @@ def test_recording_stops_when_writes_start_failing_and_the_file_keeps_whole_line
     lines = text.splitlines()
     assert 0 < len(lines) < 12 and text.endswith("\n")  # the cut line was taken back
     assert all(json.loads(line)["endpoint"] == "createJob" for line in lines)
+
+
+# Waiting for the server: omofake wait, serve --ready-file
+
+
+def wait(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*OMOFAKE, "wait", *args], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_wait_returns_once_the_server_answers_and_leaves_no_trace(tmp_path: Path) -> None:
+    record = tmp_path / "exchanges.jsonl"
+    # Proxy settings must not send the probe elsewhere: the fake is reached directly.
+    env = {**os.environ, "http_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    with serve("--record", str(record)) as (url, _):
+        for target in (url, f"{url}/api"):
+            done = wait(target, "--timeout", "10", env=env)
+            assert (done.returncode, done.stdout, done.stderr) == (0, f"{target}\n", "")
+    assert record.read_text(encoding="utf-8") == ""  # the probes are not exchanges
+
+
+def test_wait_gives_up_after_its_timeout() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    done = wait(url, "--timeout", "0.5")
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"omofake: error: no answer from {url} within 0.5 s (last try: ")
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["127.0.0.1:8765"], "is not an http:// URL"),
+        ([], "give either a URL or --ready-file FILE"),
+        (["http://127.0.0.1:1", "--ready-file", "f"], "give either a URL or --ready-file FILE"),
+        (["http://127.0.0.1:1", "--timeout", "nan"], "expected a finite number"),
+    ],
+)
+def test_wait_usage_errors_exit_2(args: list[str], message: str) -> None:
+    done = wait(*args)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_ready_file_is_written_once_listening_and_removed_on_stop(tmp_path: Path) -> None:
+    ready = tmp_path / "omofake.url"
+    ready.write_text("http://127.0.0.1:9\n", encoding="utf-8")  # left by an earlier run
+    waiting = subprocess.Popen(
+        [*OMOFAKE, "wait", "--ready-file", str(ready), "--timeout", "30"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process = start("--ready-file", str(ready))
+    try:
+        out, err = waiting.communicate(timeout=60)
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert (waiting.returncode, out, err) == (0, f"{url}\n", "")
+        assert ready.read_text(encoding="utf-8") == f"{url}\n"
+        assert call(url, "createJob", create_body())["error"] is False
+        assert [p.name for p in tmp_path.iterdir()] == ["omofake.url"]  # no temporary file left
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.communicate()
+        stop(process)
+    assert not ready.exists()
