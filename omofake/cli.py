@@ -302,7 +302,9 @@ def add_validate(commands: Subparsers) -> None:
         "JSON Schemas: each request, each answer, getJobResult answers against their job type's "
         "result format. One line per violation (file:line: endpoint, JSON path, expected, found), "
         "then a summary. Exit status: 0 all hold, 1 any violation, 2 input that cannot be read "
-        "as exchanges (missing file, not JSON, a line that is not an exchange object).",
+        "as exchanges (missing file, not JSON, a line that is not an exchange object, a last line "
+        "cut short): each such line is reported (file:line: why) and skipped, and every other "
+        "line is still checked.",
     )
     validate.add_argument(
         "files",
