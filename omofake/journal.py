@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -167,7 +168,9 @@ class Recorder:
         try:
             while view:
                 written = self._file.write(view)
-                view = view[written or 0 :]
+                if not written:  # a file that takes nothing would have us spin for ever
+                    raise OSError(errno.EIO, "the file took no bytes")
+                view = view[written:]
         except OSError:
             if start is not None and len(view) < len(data):
                 # Part of the line went out: take it back, so the file holds whole lines only.
