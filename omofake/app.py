@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from omofake import messages
-from omofake.contract import Violation
+from omofake import jsonbody, messages
+from omofake.bodies import BodyProblem, read_body
+from omofake.contract import Violation, reject_json_constant
 from omofake.journal import Exchange, Journal, now_utc
 from omofake.openapi import openapi_document
 from omofake.registry import Endpoint
@@ -19,10 +21,19 @@ from omofake.service import Answer, FakeService, api_error, parse_body
 
 log = logging.getLogger("omofake")
 
+#: The largest request body, in bytes as decompressed; larger ones get 413.
 DEFAULT_MAX_BODY = 20 * 1024 * 1024
+#: Seconds a keep-alive connection may stay idle between requests before the server closes it.
+DEFAULT_IDLE_TIMEOUT = 75.0
+#: Seconds a connection has to send a complete request head (request line and headers).
+DEFAULT_HEADER_TIMEOUT = 10.0
+#: Bodies larger than this (bytes) are parsed and checked on a worker thread, not on the event
+#: loop: a 20 MB image takes tens of milliseconds, which would hold up every other client.
+HEAVY_BODY = 256 * 1024
 SERVICE_KEY = web.AppKey("omofake.service", FakeService)
 JOURNAL_KEY = web.AppKey("omofake.journal", Journal)
 MAX_BODY_KEY = web.AppKey("omofake.max_body", int)
+HEADER_TIMEOUT_KEY = web.AppKey("omofake.header_timeout", float)
 ROUTES: dict[str, Endpoint] = {"/api/createJob": "createJob", "/api/getJobResult": "getJobResult"}
 #: Where the running server serves its OpenAPI document (built from the schema files).
 OPENAPI_PATH = "/openapi.json"
@@ -31,13 +42,33 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_app(
-    service: FakeService, journal: Journal, *, max_body: int = DEFAULT_MAX_BODY
+    service: FakeService,
+    journal: Journal,
+    *,
+    max_body: int | None = None,
+    idle_timeout: float | None = None,
+    header_timeout: float | None = None,
 ) -> web.Application:
-    """The application answering both endpoints; bodies above ``max_body`` bytes get a 413."""
-    app = web.Application(client_max_size=max_body, middlewares=[_json_errors])
+    """The application answering both endpoints; bodies above ``max_body`` bytes get a 413.
+
+    ``None`` for a limit is its default (:data:`DEFAULT_MAX_BODY` and the timeouts next to it).
+    The header timeout takes effect when the app runs in :class:`omofake.connections.FakeAppRunner`.
+    """
+    max_body = _limit("max_body", DEFAULT_MAX_BODY if max_body is None else max_body, int)
+    idle = _limit("idle_timeout", DEFAULT_IDLE_TIMEOUT if idle_timeout is None else idle_timeout, float)
+    head = _limit(
+        "header_timeout", DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout, float
+    )
+    app = web.Application(
+        client_max_size=max_body,
+        middlewares=[_json_errors],
+        # Bodies are inflated by omofake.bodies, under the limit; aiohttp's idle timeout.
+        handler_args={"auto_decompress": False, "keepalive_timeout": idle},
+    )
     app[SERVICE_KEY] = service
     app[JOURNAL_KEY] = journal
     app[MAX_BODY_KEY] = max_body
+    app[HEADER_TIMEOUT_KEY] = head
     for path, endpoint in ROUTES.items():
         app.router.add_post(path, _endpoint_handler(endpoint))
     # Every method, so that a POST gets "use GET" rather than the middleware's "use POST".
@@ -57,28 +88,63 @@ async def _openapi_json(request: web.Request) -> web.StreamResponse:
     return web.json_response(openapi_document(f"{request.scheme}://{request.host}"))
 
 
+def _limit(name: str, value: float, kind: type[float]) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, not {value!r} (0 does not mean unlimited)")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, not {value!r}")
+    if kind is int and not float(value).is_integer():
+        raise ValueError(f"{name} must be a whole number of bytes, not {value!r}")
+    return kind(value)
+
+
 def _endpoint_handler(endpoint: Endpoint) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         service = request.app[SERVICE_KEY]
         try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            limit = request.app[MAX_BODY_KEY]
-            answer = api_error(messages.BODY_TOO_LARGE.format(limit=limit), status=413)
-            return _send(request, endpoint, None, answer)
-        body, not_json = parse_body(raw, endpoint)
-        if not_json is not None:
-            answer = service.refuse(endpoint, not_json.message, violations=(not_json,))
-        elif endpoint == "createJob":
-            answer = service.create_job(body)
+            raw = await read_body(request, request.app[MAX_BODY_KEY])
+        except BodyProblem as problem:
+            # A body the fake cannot read breaks the contract; one over the fake's own limit does not.
+            violations = () if problem.status == 413 else (_unreadable(endpoint, problem),)
+            answer = api_error(problem.message, status=problem.status, violations=violations)
+            response = _send(request, endpoint, None, answer)
+            response.force_close()  # whatever is left of such a body is not worth a keep-alive
+            return response
+        if len(raw) > HEAVY_BODY:
+            loop = asyncio.get_running_loop()
+            body, answer = await loop.run_in_executor(None, _decide, service, endpoint, raw)
         else:
-            answer = service.get_job_result(body)
+            body, answer = _decide(service, endpoint, raw)
         if answer.delay > 0:
             await asyncio.sleep(answer.delay)
         return _send(request, endpoint, body, answer)
 
     handle.__name__ = endpoint
     return handle
+
+
+def _unreadable(endpoint: Endpoint, problem: BodyProblem) -> Violation:
+    expected = "a JSON body, uncompressed or in gzip or deflate"
+    return Violation(endpoint, "request", "$", expected, problem.found, "body", problem.message)
+
+
+def _parse(raw: bytes, endpoint: Endpoint) -> tuple[Any, Violation | None]:
+    if len(raw) > HEAVY_BODY:
+        try:  # a slice at a time, so that the loop's thread gets the GIL meanwhile
+            return jsonbody.loads(raw, reject_json_constant), None
+        except (ValueError, RecursionError):
+            pass  # parse_body says what is wrong, in the usual words
+    return parse_body(raw, endpoint)
+
+
+def _decide(service: FakeService, endpoint: Endpoint, raw: bytes) -> tuple[Any, Answer]:
+    """The parsed body and the service's answer to it (thread-safe: the service locks its state)."""
+    body, not_json = _parse(raw, endpoint)
+    if not_json is not None:
+        return body, service.refuse(endpoint, not_json.message, violations=(not_json,))
+    if endpoint == "createJob":
+        return body, service.create_job(body)
+    return body, service.get_job_result(body)
 
 
 def _send(
@@ -125,6 +191,10 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         if exc.status < 400:
             raise
         return _unrouted(request, exc.reason + ".", exc.status, "a request the API answers")
+    except ConnectionError:
+        # The client went away mid-request: not an error, and there is nobody left to answer.
+        log.debug("client left before %s %s was complete", request.method, request.path)
+        return web.Response(status=400)
     except Exception as exc:  # the last line of defence: a bug must not cost the client its answer
         log.exception("omofake failed on %s %s", request.method, request.path)
         detail = f"{type(exc).__name__}: {exc}"

@@ -6,8 +6,6 @@ contract expects there and what was found, and carries the message the fake answ
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -19,6 +17,7 @@ from jsonschema.exceptions import best_match
 
 from omofake import messages
 from omofake.catalogue import CATALOGUE
+from omofake.patterns import is_image
 from omofake.registry import ENDPOINTS, Endpoint, request_check, request_validator, response_validator
 
 __all__ = [
@@ -349,6 +348,8 @@ def _listed(value: Any) -> list[Any]:
 
 
 def _show(value: Any, limit: int = 60) -> str:
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]  # the same shown text, without dumping a 20 MB image first
     text = json.dumps(value, ensure_ascii=False, default=repr)
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
@@ -418,8 +419,5 @@ def _images(count: int) -> str:
 
 
 def _is_base64(part: str) -> bool:
-    # The schema pattern decided that some part is wrong; this only finds which one.
-    try:
-        return bool(part) and bool(base64.b64decode(part, validate=True))
-    except (binascii.Error, ValueError):
-        return False
+    # The schema pattern decided that some part is wrong; this finds which one, by the same rule.
+    return is_image(part)

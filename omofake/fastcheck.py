@@ -9,9 +9,11 @@ jsonschema and an invalid one still goes through it.
 
 Only the keywords the request schemas use are compiled, each with jsonschema's own semantics
 (its type checker, its ``x < minimum`` and ``len(x) < minLength`` tests, ``re.search`` for
-``pattern``, ``==`` for text ``enum``/``const``). A schema using any other validating keyword
-compiles to ``None``, and callers then use jsonschema for every body: an unknown keyword can
-cost speed, never correctness. ``tests/test_fastcheck.py`` checks the two agree.
+``pattern``, ``==`` for text ``enum``/``const``; the base64 image patterns are checked by
+:mod:`omofake.patterns`, as the validators of :mod:`omofake.registry` check them). A schema
+using any other validating keyword compiles to ``None``, and callers then use jsonschema for
+every body: an unknown keyword can cost speed, never correctness. ``tests/test_fastcheck.py``
+checks the two agree.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 from referencing.exceptions import Unresolvable
+
+from omofake.patterns import known_pattern
 
 if TYPE_CHECKING:
     from referencing._core import Resolver  # not re-exported by referencing; only for the type
@@ -192,6 +196,9 @@ def _minimum(value: Any, schema: Mapping[str, Any], resolver: Resolver[Any], dep
 
 
 def _pattern(value: Any, schema: Mapping[str, Any], resolver: Resolver[Any], depth: int) -> Check:
+    known = known_pattern(value) if isinstance(value, str) else None
+    if known is not None:  # the base64 images: a linear scan, not re's backtracking
+        return lambda instance: not _is_string(instance) or known(instance)
     search = re.compile(value).search  # what jsonschema's re.search(pattern, x) compiles and caches
     return lambda instance: not _is_string(instance) or search(instance) is not None
 

@@ -46,6 +46,11 @@ NOT_FOUND: Final = (
 )
 METHOD_NOT_ALLOWED: Final = "Method {method} is not allowed on {path}; use {allowed}."
 BODY_TOO_LARGE: Final = "Request body is larger than the limit of {limit} bytes."
+BAD_COMPRESSION: Final = "Request body is not valid {encoding} data: it could not be decompressed."
+UNSUPPORTED_ENCODING: Final = (
+    "Content-Encoding {encoding} is not supported; send the body uncompressed, gzip or deflate."
+)
+BAD_HTTP: Final = "Bad HTTP request: {detail}."
 INTERNAL_ERROR: Final = "Internal error in omofake: {detail}. Please report it."
 
 #: Every template, for the README catalogue and its test.

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from omofake.app import DEFAULT_MAX_BODY, create_app
+from omofake.app import create_app
 from omofake.clock import Clock
+from omofake.connections import FakeAppRunner
 from omofake.contract import ContractError, validate_response
 from omofake.jobs import JobStore
 from omofake.journal import Exchange, Journal, Recorder
@@ -48,7 +49,9 @@ class FakeServer:
         strict: bool = False,
         tokens: Collection[str] | None = None,
         clock: Clock | None = None,
-        max_body: int = DEFAULT_MAX_BODY,
+        max_body: int | None = None,
+        idle_timeout: float | None = None,
+        header_timeout: float | None = None,
         record: str | os.PathLike[str] | None = None,
         journal_size: int | None = None,
         self_check: bool | None = None,
@@ -65,7 +68,14 @@ class FakeServer:
             self_check = os.environ.get(SELF_CHECK_ENV, "0") not in ("", "0")
         if self_check:
             self.journal.listeners.append(_check_answer)
-        self.app = create_app(self.service, self.journal, max_body=max_body)
+        # Limits are checked there: max_body must be a positive number of bytes (no "0 = unlimited").
+        self.app = create_app(
+            self.service,
+            self.journal,
+            max_body=max_body,
+            idle_timeout=idle_timeout,
+            header_timeout=header_timeout,
+        )
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -191,7 +201,7 @@ class FakeServer:
 
     async def _open(self) -> None:
         # A short shutdown grace: a test's teardown should not wait on a slow (latency) request.
-        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.5)
+        runner = FakeAppRunner(self.app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port)

@@ -1,0 +1,219 @@
+"""The fake's connections: aiohttp's, plus JSON for aiohttp's own errors and a header timeout.
+
+aiohttp answers what it refuses before any application code runs (a request line over 8190
+bytes, too many headers, bad chunking, a malformed method) with plain text, and bounds nothing
+but idle keep-alive time. :class:`FakeAppRunner` runs an application with a connection handler
+that answers those in the API's error shape and closes a connection that has not sent a
+complete request head within the app's header timeout, and, while it runs, logs running out of
+file descriptors once a minute rather than on every accept.
+
+aiohttp offers no hook for any of this: :class:`FakeConnection` subclasses its
+``RequestHandler`` and reads a few of its attributes (``_request_count``, ``_messages``,
+``_current_request``). ``tests/test_hostile.py`` exercises each behaviour over real sockets, so
+an aiohttp release that changes them fails there rather than in a user's suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from typing import Any
+
+from aiohttp import web
+from aiohttp.http_parser import RawRequestMessage
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError
+from aiohttp.web_request import BaseRequest
+
+from omofake import messages
+from omofake.app import HEADER_TIMEOUT_KEY
+
+log = logging.getLogger("omofake")
+
+#: What asyncio says when accept() fails for want of file descriptors (EMFILE, ENFILE, ...).
+ACCEPT_EXHAUSTED = "socket.accept() out of system resource"
+#: Seconds between two log lines about it.
+EXHAUSTED_LOG_INTERVAL = 60.0
+# An error detail from aiohttp quotes what the client sent: keep the answer short.
+_DETAIL_LIMIT = 200
+_QUOTED_BYTES = re.compile(r": (?:bytearray\()?b['\"]")
+
+
+class FakeAppRunner(web.AppRunner):
+    """``web.AppRunner`` with omofake's connection handler (see the module docstring)."""
+
+    def __init__(self, app: web.Application, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._filter: _AcceptErrorFilter | None = None
+
+    async def setup(self) -> None:
+        self._filter = _AcceptErrorFilter.install(asyncio.get_running_loop())
+        await super().setup()
+
+    async def cleanup(self) -> None:
+        try:
+            await super().cleanup()
+        finally:
+            if self._filter is not None:
+                self._filter.uninstall()
+                self._filter = None
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        # aiohttp takes no parameter for the connection handler's class: the server it built is
+        # given a subclass whose one difference is the protocol factory, __call__.
+        server.__class__ = _Server
+        server.header_timeout = self.app[HEADER_TIMEOUT_KEY]  # type: ignore[attr-defined]
+        return server
+
+
+class _Server(web.Server):
+    header_timeout: float
+
+    def __call__(self) -> RequestHandler:
+        return FakeConnection(self, loop=self._loop, header_timeout=self.header_timeout, **self._kwargs)
+
+
+class FakeConnection(RequestHandler):
+    """One client connection."""
+
+    def __init__(self, manager: web.Server, *, header_timeout: float, **kwargs: Any) -> None:
+        super().__init__(manager, **kwargs)
+        self._header_timeout = header_timeout
+        self._head_timer: asyncio.TimerHandle | None = None
+        # Requests whose handling is over; equal to the requests parsed when awaiting a head.
+        self._handled = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._start_head_timer()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        # The first bytes of a head after an answer start the clock; the time before them is
+        # keep-alive idleness, which aiohttp's keepalive_timeout (the idle timeout) bounds.
+        if data and self._head_timer is None and self._request_count == self._handled:
+            self._start_head_timer()
+        parsed = self._request_count
+        super().data_received(data)
+        if self._request_count != parsed:  # a complete head (or a refused one)
+            self._stop_head_timer()
+            self._end_a_broken_body()
+
+    def _end_a_broken_body(self) -> None:
+        """When aiohttp refuses what follows a body (bad chunking), end that body with the error.
+
+        aiohttp queues its refusal to be answered after the request whose body it was reading,
+        and leaves that body unfinished: the request would wait for the rest until the client
+        gave up. Its reader now gets the error and answers it (see omofake.bodies).
+        """
+        if not self._messages or isinstance(self._messages[-1][0], RawRequestMessage):
+            return
+        refusal = self._messages[-1][0]
+        if len(self._messages) > 1:
+            payload = self._messages[-2][1]
+        elif self._current_request is not None:
+            payload = self._current_request.content
+        else:
+            return
+        if not payload.is_eof():
+            detail = getattr(refusal, "message", None) or "the body could not be parsed"
+            payload.set_exception(RequestPayloadError(str(detail)))
+
+    async def _handle_request(self, *args: Any, **kwargs: Any) -> tuple[web.StreamResponse, bool]:
+        try:
+            return await super()._handle_request(*args, **kwargs)
+        finally:
+            self._handled += 1
+
+    def _start_head_timer(self) -> None:
+        self._stop_head_timer()
+        self._head_timer = self._loop.call_later(self._header_timeout, self._head_timed_out)
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._request_count == self._handled and self.transport is not None:
+            log.debug("closing a connection that sent no complete request head in %ss", self._header_timeout)
+            self.force_close()
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """aiohttp's own error answers, in the API's error shape and with its status."""
+        if isinstance(exc, ConnectionError) or status < 500:
+            # A client's broken request (or its leaving) is the client's business, not a fault.
+            log.debug("refused a request with %s: %s", status, message or exc)
+        else:
+            self.log_exception("Error handling request", exc_info=exc)
+        if request.writer.output_size > 0:
+            raise ConnectionError("the answer had begun; the connection is closed instead")
+        if status < 500:
+            # aiohttp's first line says what is wrong; the lines after it quote the bytes sent.
+            detail = str(message or exc or "it could not be parsed").strip().split("\n")[0]
+            detail = _QUOTED_BYTES.split(detail)[0].rstrip(":. ")
+            if len(detail) > _DETAIL_LIMIT:
+                detail = detail[: _DETAIL_LIMIT - 3] + "..."
+            text = messages.BAD_HTTP.format(detail=detail)
+        else:
+            text = messages.INTERNAL_ERROR.format(detail=f"{type(exc).__name__}: {exc}" if exc else status)
+        response = web.json_response({"error": True, "message": text}, status=status)
+        response.force_close()
+        return response
+
+
+class _AcceptErrorFilter:
+    """A loop exception handler that logs running out of file descriptors at most once a minute.
+
+    asyncio retries accept() every second and reports each failure with a traceback; other
+    reports go on to the handler that was there before.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._previous = loop.get_exception_handler()
+        self._last: float | None = None
+        self._missed = 0
+
+    @classmethod
+    def install(cls, loop: asyncio.AbstractEventLoop) -> _AcceptErrorFilter:
+        handler = cls(loop)
+        loop.set_exception_handler(handler)
+        return handler
+
+    def uninstall(self) -> None:
+        if self._loop.get_exception_handler() is self:
+            self._loop.set_exception_handler(self._previous)
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") != ACCEPT_EXHAUSTED:
+            if self._previous is not None:
+                self._previous(loop, context)
+            else:
+                loop.default_exception_handler(context)
+            return
+        now = time.monotonic()
+        if self._last is not None and now - self._last < EXHAUSTED_LOG_INTERVAL:
+            self._missed += 1
+            return
+        again = f" ({self._missed} more times since the last report)" if self._missed else ""
+        self._last, self._missed = now, 0
+        log.warning(
+            "omofake cannot accept connections: %s%s. New clients wait until open connections "
+            "close (idle ones are closed by the idle and header timeouts); raise `ulimit -n` if "
+            "this lasts.",
+            context.get("exception") or "out of file descriptors",
+            again,
+        )
