@@ -1,15 +1,23 @@
-"""The ``omofake`` command: ``serve`` the fake API, ``validate`` recorded exchanges against the
-contract, export the ``schemas`` and the ``openapi`` document."""
+"""The ``omofake`` command: ``serve`` the fake API, ``wait`` until one answers, ``validate``
+recorded exchanges against the contract, export the ``schemas`` and the ``openapi`` document."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import http.client
+import ipaddress
 import json
 import logging
+import math
 import os
 import signal
 import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +27,7 @@ from omofake import __version__
 from omofake.accounts import check_prices
 from omofake.app import DEFAULT_MAX_BODY
 from omofake.exchanges import FORMATS, Report, TextReport, report_for, validate_paths
-from omofake.journal import Exchange, mask_token
+from omofake.journal import Exchange, hide_token, json_type, mask_token
 from omofake.openapi import DEFAULT_SERVER_URL, openapi_document
 from omofake.pricing import money
 from omofake.registry import SCHEMA_NAMES, load_schema, schema_dir
@@ -33,6 +41,8 @@ SERVE_JOURNAL_SIZE = 1000
 SERVE_JOURNAL_BYTES = 64 * 1024 * 1024
 #: How many jobs ``serve`` keeps unless ``--max-jobs`` says otherwise.
 SERVE_MAX_JOBS = 100_000
+#: The most characters of one client-supplied value a log line shows.
+LOG_VALUE_LIMIT = 80
 
 
 class CliError(Exception):
@@ -64,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"omofake {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     add_serve(commands)
+    add_wait(commands)
     add_validate(commands)
     add_schemas(commands)
     add_openapi(commands)
@@ -113,6 +124,7 @@ def add_serve(commands: Subparsers) -> None:
         "--token",
         action="append",
         dest="tokens",
+        type=_token,
         metavar="TOKEN",
         help="accept only this api_token (repeat for several; default: any non-empty token)",
     )
@@ -153,7 +165,7 @@ def add_serve(commands: Subparsers) -> None:
     )
     serve.add_argument(
         "--max-body",
-        type=_non_negative(int),
+        type=_at_least_one,
         default=DEFAULT_MAX_BODY,
         metavar="BYTES",
         help="largest request body accepted, larger ones get 413 (default: %(default)s)",
@@ -172,12 +184,21 @@ def add_serve(commands: Subparsers) -> None:
         help="jobs kept in memory; past it the job finished longest ago is forgotten first "
         "(default: %(default)s)",
     )
+    serve.add_argument(
+        "--ready-file",
+        type=_writable_file,
+        metavar="FILE",
+        help="write the URL to FILE (atomically) once the server accepts connections, and remove "
+        "FILE when it stops; omofake wait --ready-file FILE waits for it",
+    )
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     serve.set_defaults(run=run_serve)
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # A flag left out is None, which FakeServer reads as "not set": the defaults apply.
     server = FakeServer(
         args.host,
@@ -202,7 +223,8 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         server.journal.listeners.append(log_exchange)
-    return asyncio.run(_serve(server))
+    ready_file = Path(args.ready_file) if args.ready_file is not None else None
+    return asyncio.run(_serve(server, ready_file))
 
 
 def _positive_int(text: str) -> int:
@@ -216,17 +238,122 @@ def _positive_int(text: str) -> int:
 
 
 def _record_file(text: str) -> str:
+    return _checked_target(text, "record to")
+
+
+def _writable_file(text: str) -> str:
+    return _checked_target(text, "write")
+
+
+def _checked_target(text: str, doing: str) -> str:
     # Checked here, so that a bad path is a flag error (exit 2) rather than a failure once the
     # server is set up; the file itself is only created (or appended to) by the server.
     path = Path(text)
     if path.is_dir():
-        raise argparse.ArgumentTypeError(f"cannot record to {text}: it is a folder")
+        raise argparse.ArgumentTypeError(f"cannot {doing} {text}: it is a folder")
     folder = path.parent
     if not folder.is_dir():
-        raise argparse.ArgumentTypeError(f"cannot record to {text}: no folder {folder}")
+        raise argparse.ArgumentTypeError(f"cannot {doing} {text}: no folder {folder}")
     if not os.access(path if path.exists() else folder, os.W_OK):
-        raise argparse.ArgumentTypeError(f"cannot record to {text}: permission denied")
+        raise argparse.ArgumentTypeError(f"cannot {doing} {text}: permission denied")
     return text
+
+
+def add_wait(commands: Subparsers) -> None:
+    wait = commands.add_parser(
+        "wait",
+        help="wait until a server answers over HTTP (for scripts that start omofake serve &)",
+        description="Wait until the server at URL answers an HTTP request (GET /openapi.json, "
+        "which the fake does not record; any HTTP answer will do), or, with --ready-file, until "
+        "omofake serve --ready-file FILE has written its URL there and it answers. Prints the "
+        "URL. Exit status: 0 once it answers, "
+        "1 when --timeout passes first, 2 for a bad URL. Proxy settings are ignored: the fake "
+        "is reached directly.",
+    )
+    wait.add_argument("url", nargs="?", metavar="URL", help="the server's URL, e.g. http://127.0.0.1:8765")
+    wait.add_argument(
+        "--ready-file", metavar="FILE", help="read the URL from FILE, written by omofake serve --ready-file"
+    )
+    wait.add_argument(
+        "--timeout",
+        type=_finite_non_negative,
+        default=10.0,
+        metavar="SECONDS",
+        help="give up after this long (default: %(default)s)",
+    )
+    wait.set_defaults(run=run_wait)
+
+
+#: How long ``omofake wait`` sleeps between two tries.
+WAIT_INTERVAL = 0.1
+
+
+def run_wait(args: argparse.Namespace) -> int:
+    if (args.url is None) == (args.ready_file is None):
+        raise CliError("wait: give either a URL or --ready-file FILE")
+    if args.url is not None:
+        _check_url(args.url)
+    # No proxy: a proxy would answer for a fake that is not up, and could not reach loopback.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + args.timeout
+    last = "not tried"
+    while True:
+        url = args.url if args.url is not None else _read_ready_file(Path(args.ready_file))
+        if url is None:
+            last = f"{args.ready_file} not written yet"
+        else:
+            if args.ready_file is not None:
+                _check_url(url)
+            left = max(deadline - time.monotonic(), 0.05)
+            reason = _probe(opener, url, min(left, 2.0))
+            if reason is None:
+                print(url, flush=True)
+                return 0
+            last = reason
+        if time.monotonic() >= deadline:
+            target = args.url if args.url is not None else f"the server of {args.ready_file}"
+            print(
+                f"omofake: error: no answer from {target} within {args.timeout:g} s (last try: {last})",
+                file=sys.stderr,
+            )
+            return 1
+        time.sleep(min(WAIT_INTERVAL, max(deadline - time.monotonic(), 0)))
+
+
+def _check_url(url: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        raise CliError(f"wait: {url!r} is not an http:// URL")
+
+
+def _read_ready_file(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text or None
+
+
+def _probe(opener: urllib.request.OpenerDirector, url: str, timeout: float) -> str | None:
+    """None if the server of ``url`` gave an HTTP answer (whatever its status), else why not.
+
+    It asks for ``/openapi.json``, which the fake serves without journaling or recording it:
+    waiting leaves no trace in what the tests then check.
+    """
+    parts = urllib.parse.urlsplit(url)
+    probe = urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/openapi.json", "", ""))
+    try:
+        with opener.open(urllib.request.Request(probe, method="GET"), timeout=timeout):
+            return None
+    except urllib.error.HTTPError as answer:  # a 404 or a 405 is an answer all the same
+        answer.close()
+        return None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        return reason.strerror or str(reason) if isinstance(reason, OSError) else str(reason)
+    except (OSError, http.client.HTTPException) as exc:
+        return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    except ValueError as exc:  # not a URL urllib can open
+        raise CliError(f"wait: {url!r} is not a URL: {exc}") from None
 
 
 def add_validate(commands: Subparsers) -> None:
@@ -237,7 +364,9 @@ def add_validate(commands: Subparsers) -> None:
         "JSON Schemas: each request, each answer, getJobResult answers against their job type's "
         "result format. One line per violation (file:line: endpoint, JSON path, expected, found), "
         "then a summary. Exit status: 0 all hold, 1 any violation, 2 input that cannot be read "
-        "as exchanges (missing file, not JSON, a line that is not an exchange object).",
+        "as exchanges (missing file, not JSON, a line that is not an exchange object, a last line "
+        "cut short): each such line is reported (file:line: why) and skipped, and every other "
+        "line is still checked.",
     )
     validate.add_argument(
         "files",
@@ -348,11 +477,29 @@ def run_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(server: FakeServer) -> int:
+async def _serve(server: FakeServer, ready_file: Path | None = None) -> int:
+    if ready_file is not None:
+        # A file left by an earlier run must not announce a server that is not up yet.
+        with contextlib.suppress(FileNotFoundError):
+            ready_file.unlink()
     try:
         await server.start_async()
     except OSError as exc:
         raise CliError(f"cannot listen on {server.host}:{server.port}: {exc.strerror or exc}") from exc
+    if not _is_loopback(server.host):
+        print(
+            f"omofake: warning: listening on {server.host or 'every address'}, not a loopback "
+            "address: the fake is reachable from the network by anyone who can reach this "
+            "machine (--host 127.0.0.1 keeps it local)",
+            file=sys.stderr,
+            flush=True,
+        )
+    if ready_file is not None:
+        try:
+            _write_atomically(ready_file, server.url + "\n")
+        except OSError as exc:
+            await server.stop_async()
+            raise CliError(f"cannot write {ready_file}: {exc.strerror or exc}") from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -363,25 +510,91 @@ async def _serve(server: FakeServer) -> int:
     try:
         await stop.wait()
     finally:
+        if ready_file is not None:
+            with contextlib.suppress(OSError):
+                ready_file.unlink()
         await server.stop_async()
         log.info("omofake stopped after %d request(s)", server.journal.total)
     return 0
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name, or "" (every address): it may be reached from anywhere
+        return False
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # Readers see no file or the whole URL, never half of it.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+
+
 def log_exchange(exchange: Exchange) -> None:
+    """One line per exchange; every value the client chose is escaped and cut short."""
     request: dict[str, Any] = exchange.request if isinstance(exchange.request, dict) else {}
     data: dict[str, Any] = request["data"] if isinstance(request.get("data"), dict) else {}
     parts = [
-        f"{exchange.method} {exchange.path} {exchange.status}",
-        f"token={mask_token(request.get('api_token'))}",
+        f"{shown(exchange.method)} {shown(exchange.path)} {exchange.status}",
+        f"token={shown(mask_token(request.get('api_token')) if 'api_token' in request else None)}",
     ]
     if exchange.type_job_id is not None or "type_job_id" in data:
-        parts.append(f"type={exchange.type_job_id or data.get('type_job_id')}")
+        parts.append(f"type={shown(exchange.type_job_id or data.get('type_job_id'))}")
     if exchange.job_id is not None:
         parts.append(f"job={exchange.job_id}")
     response = exchange.response
-    parts.append(str(response.get("message") or response.get("status")))
+    said = response.get("message") or response.get("status")
+    if isinstance(said, str) and "api_token" in request:
+        said = hide_token(said, request["api_token"])
+    parts.append(shown(said))
     log.info(" ".join(parts))
+
+
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def shown(value: Any, limit: int = LOG_VALUE_LIMIT) -> str:
+    """A value as a log line shows it: one line, no terminal control, at most ``limit``
+    characters of it (escapes aside): ``"30\\n2026-01-01 ..."``, ``\\x1b[31m``."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return f"<{json_type(value)}>"  # never the contents: they may be huge or deep
+    text = value if isinstance(value, str) else str(value)
+    cut = text[:limit]
+    escaped = "".join(_ESCAPES.get(c, c) if c.isprintable() or c in _ESCAPES else _escape(c) for c in cut)
+    return escaped + (f"...(+{len(text) - limit} chars)" if len(text) > limit else "")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every non-printable character escaped (``\\n``, ``\\x1b``); backslashes kept."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+class EscapingFormatter(logging.Formatter):
+    """Keeps every log message on one line of plain text, whatever a client put in it: a last
+    guard for messages that carry a path or a value from a request."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
 
 
 def _port(text: str) -> int:
@@ -399,12 +612,32 @@ def _non_negative(kind: Callable[[str], Any]) -> Callable[[str], Any]:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a {noun} of 0 or more, not {text!r}") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite {noun} of 0 or more, not {text!r}")
         if value < 0:
             raise argparse.ArgumentTypeError(f"expected a {noun} of 0 or more, not {text!r}")
         return value
 
     convert.__name__ = kind.__name__
     return convert
+
+
+def _finite_non_negative(text: str) -> float:
+    value: float = _non_negative(float)(text)
+    return value
+
+
+def _at_least_one(text: str) -> int:
+    value: int = _non_negative(int)(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return value
+
+
+def _token(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("a token cannot be empty (the API refuses an empty api_token)")
+    return text
 
 
 def _probability(text: str) -> float:

@@ -21,6 +21,7 @@ from typing import Any, TypeAlias
 
 import aiohttp
 
+from omofake.catalogue import CATALOGUE
 from omofake.errors import JobFailed, OmoError, ProtocolError, SolveTimeout
 
 __all__ = ["JobResult", "OmoClient", "encode_image", "encode_images"]
@@ -151,20 +152,22 @@ class OmoClient:
         Give the image either as ``image_base64`` (ready base64 text, two
         joined with ``|`` for types 23 and 26) or as ``images`` (bytes, a
         path, or a tuple/list of them; files are read synchronously, which
-        is fine for captcha-sized images), not both; or neither, for the
-        types that take no image (tokens: ``website_url=..., website_key=...``
-        as ``extra``). ``input`` is the text prompt types 13 and 14 need; it
-        is sent only when given. ``extra`` is merged into ``data`` for the
-        other fields a type needs.
+        is fine for captcha-sized images), not both; neither for the token
+        types, which take no image. ``input`` is the text
+        prompt types 13 and 14 need; it is sent only when given. ``extra``
+        is merged into ``data`` for the type's other fields (``website_url``,
+        ``width_view``, ...).
         """
+        # Token types (1, 2, 3, 11, 47, 48) take no image: given neither, none is sent.
+        job_type = CATALOGUE.get(str(type_job_id))
+        has_image = image_base64 is not None or images is not None or job_type is None or job_type.images > 0
         data: dict[str, Any] = {
             # Sent as text because that is the documented form, even though
             # clients in the wild also send a number.
             "type_job_id": str(type_job_id),
+            **({"image_base64": _image_field(image_base64, images)} if has_image else {}),
             **extra,
         }
-        if image_base64 is not None or images is not None:
-            data["image_base64"] = _image_field(image_base64, images)
         if input is not None:
             data["input"] = input
         answer = await self._post("createJob", {"api_token": self.api_token, "data": data})

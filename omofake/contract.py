@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,8 +17,8 @@ from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 
 from omofake import messages
-from omofake.catalogue import CATALOGUE
-from omofake.patterns import is_image
+from omofake.catalogue import CATALOGUE, DataField
+from omofake.patterns import first_bad_image
 from omofake.registry import ENDPOINTS, Endpoint, request_check, request_validator, response_validator
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "assert_valid_response",
     "format_violations",
     "job_id_as_int",
+    "lenient_data",
     "reject_json_constant",
     "validate_exchange",
     "validate_file",
@@ -45,7 +47,24 @@ _JSON_TYPES = {
     "null": "null",
 }
 # The order in which a request's problems are answered: the one a client must fix first.
-_FIELD_ORDER = ("", "api_token", "data", "data.type_job_id", "data.input", "data.image_base64", "job_id")
+_FIELD_ORDER = (
+    "",
+    "api_token",
+    "data",
+    "data.type_job_id",
+    "data.input",
+    "data.image_base64",
+    "data.website_url",
+    "data.website_key",
+    "data.score",
+    "data.action",
+    "data.text",
+    "data.width_view",
+    "data.height_view",
+    "job_id",
+)
+# Numeric text as real clients send a number field ("340"), read leniently as the number.
+_NUMERIC_TEXT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?")
 _KEYWORD_ORDER = ("type", "required", "enum", "minLength", "minimum", "pattern")
 
 
@@ -163,6 +182,23 @@ def job_id_as_int(value: Any) -> int | None:
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return None
+
+
+def lenient_data(data: Mapping[str, Any], *, numbers: bool = True) -> Mapping[str, Any]:
+    """A createJob ``data`` as the fake reads it outside strict mode: ``type_job_id`` sent as a
+    number (``23``) is read as its text, and a field the job type documents as a number sent as
+    numeric text (``"width_view": "340"``) as the number (unless ``numbers`` is false). The same
+    object if nothing changes."""
+    read: dict[str, Any] = {}
+    type_id = data.get("type_job_id")
+    if type(type_id) is int:
+        read["type_job_id"] = type_id = str(type_id)
+    job_type = CATALOGUE.get(type_id) if isinstance(type_id, str) else None
+    for spec in job_type.fields if job_type is not None and numbers else ():
+        value = data.get(spec.name)
+        if spec.kind == "number" and isinstance(value, str) and _NUMERIC_TEXT.fullmatch(value):
+            read[spec.name] = float(value) if "." in value else int(value)
+    return {**data, **read} if read else data
 
 
 def assert_valid_request(endpoint: Endpoint, body: Any) -> None:
@@ -360,7 +396,23 @@ def _type_of(body: Any) -> str | None:
     return str(type_id) if isinstance(type_id, (str, int)) and not isinstance(type_id, bool) else None
 
 
+def _data_field(field: str, body: Any) -> DataField | None:
+    """What the catalogue says of a ``data.<name>`` field of the body's job type, if it has a say."""
+    job_type = CATALOGUE.get(_type_of(body) or "")
+    if job_type is None or not field.startswith("data."):
+        return None
+    spec = job_type.data_field(field[5:])
+    return spec if spec is not None and spec.meaning else None
+
+
 def _required_message(field: str, per_type: bool, body: Any) -> str:
+    if per_type and (spec := _data_field(field, body)) is not None:
+        return messages.MISSING_DATA_FIELD.format(
+            field=field,
+            type_job_id=_type_of(body),
+            meaning=spec.meaning,
+            example=json.dumps(spec.example, ensure_ascii=False),
+        )
     if per_type:
         return messages.MISSING_FIELD_FOR_TYPE.format(field=field, type_job_id=_type_of(body))
     return messages.MISSING_FIELD.format(field=field)
@@ -393,6 +445,22 @@ def _message(path: str, keyword: str, error: ValidationError, expected: str, fou
             return messages.JOB_NOT_FOUND.format(job_id=found)
     if field == "data.image_base64" and keyword == "pattern":
         return _image_message(str(value), _type_of(body))
+    if (spec := _data_field(field, body)) is not None:
+        if keyword == "type":
+            return messages.DATA_FIELD_TYPE.format(
+                field=field,
+                expected=expected,
+                example=json.dumps(spec.example, ensure_ascii=False),
+                meaning=spec.meaning,
+                found=_found_words(value),
+            )
+        if keyword == "enum":
+            return messages.DATA_FIELD_CHOICE.format(
+                field=field,
+                choices=", ".join(json.dumps(c) for c in spec.choices),
+                meaning=spec.meaning,
+                found=_found_words(value),
+            )
     if keyword == "type":
         return messages.WRONG_TYPE.format(field=field, expected=expected, found=_found_words(value))
     if keyword == "minLength":
@@ -402,22 +470,16 @@ def _message(path: str, keyword: str, error: ValidationError, expected: str, fou
 
 def _image_message(value: str, type_id: str | None) -> str:
     job_type = CATALOGUE.get(type_id or "")
-    parts = value.split("|")
-    if job_type is not None and len(parts) != job_type.images:
+    count = value.count("|") + 1  # counted, not split: images can be megabytes
+    if job_type is not None and count != job_type.images:
         expected = _images(job_type.images)
         if job_type.images > 1:
             expected += f" ({'|'.join(job_type.image_roles)})"
-        return messages.IMAGE_COUNT.format(
-            expected=expected, type_job_id=job_type.id, found=_images(len(parts))
-        )
-    bad = next((i for i, part in enumerate(parts, 1) if not _is_base64(part)), 1)
-    return messages.IMAGE_NOT_BASE64.format(index=bad, count=len(parts))
+        return messages.IMAGE_COUNT.format(expected=expected, type_job_id=job_type.id, found=_images(count))
+    # The schema pattern decided that some part is wrong; this finds which one, by the same rule.
+    bad = first_bad_image(value, data_uri=job_type is not None and job_type.data_uri_images)
+    return messages.IMAGE_NOT_BASE64.format(index=bad or 1, count=count)
 
 
 def _images(count: int) -> str:
     return "1 image" if count == 1 else f'{count} images joined by "|"'
-
-
-def _is_base64(part: str) -> bool:
-    # The schema pattern decided that some part is wrong; this finds which one, by the same rule.
-    return is_image(part)

@@ -16,10 +16,13 @@ read whole. Two kinds of problem are kept apart:
 
 * a **violation** (exit status 1) is traffic breaking the API contract: a request or answer
   the schemas reject, an endpoint the API does not have, an HTTP status other than 200;
-* **unreadable input** (exit status 2, :class:`UnreadableInput`) is a file that is not in the
-  exchange format at all: missing, not UTF-8, not JSON, a line that is not an object, an object
+* **unreadable input** (exit status 2, :class:`UnreadableInput`) is a file, or a line, that is
+  not in the exchange format at all: missing, not UTF-8, not JSON (a last line cut short by a
+  killed recorder is told apart as *truncated*), a line that is not an object, an object
   without the exchange keys, or with a key of the wrong kind. Nothing can be said about the
-  contract there, so reading that file stops at that line; the other files are still checked.
+  contract there. In JSON Lines that line is reported and skipped, and the lines after it are
+  still checked (:func:`check_lines`); a ``.json`` document stops at it. The other files are
+  checked either way.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ __all__ = [
     "TextReport",
     "UnreadableInput",
     "check_file",
+    "check_lines",
     "read_exchanges",
     "validate_paths",
 ]
@@ -69,10 +73,12 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 class UnreadableInput(Exception):
     """A file, or a line of it, that cannot be read as exchanges (exit status 2)."""
 
-    def __init__(self, file: str, line: int | None, reason: str) -> None:
+    def __init__(self, file: str, line: int | None, reason: str, *, skipped: bool = False) -> None:
         self.file = file
         self.line = line
         self.reason = reason
+        #: True for a line of JSON Lines that was skipped, the rest of its file read on.
+        self.skipped = skipped
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -122,13 +128,30 @@ def read_exchanges(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str
     if it holds more than one JSON value). Raises :class:`UnreadableInput` at the first thing
     that is not an exchange, after yielding the exchanges before it.
     """
+    for line, item in _read(path):
+        if isinstance(item, UnreadableInput):
+            raise item
+        yield line, item
+
+
+def _read(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any] | UnreadableInput]]:
+    """Each exchange, or each unreadable line (skipped: the next ones are read); raises
+    :class:`UnreadableInput` for what ends the file's reading (cannot open it, a broken
+    ``.json`` document)."""
     name = display_name(path)
     if name == STDIN_NAME:
         values = _json_lines(sys.stdin.buffer, name)
     else:
         values = _file_values(os.fspath(path), name)
     for line, value in values:
-        yield line, _exchange(value, name, line)
+        if isinstance(value, UnreadableInput):
+            yield line, value
+            continue
+        try:
+            yield line, _exchange(value, name, line)
+        except UnreadableInput as error:  # read whole, just not an exchange: the next one may be
+            error.skipped = True
+            yield line, error
 
 
 def check_file(path: str | os.PathLike[str]) -> Iterator[CheckedExchange]:
@@ -137,10 +160,27 @@ def check_file(path: str | os.PathLike[str]) -> Iterator[CheckedExchange]:
     A getJobResult answer is checked against the result format of its job's type: the line's
     own ``type_job_id`` if it has one, else the type learned from an earlier createJob line of
     the same file that created that ``job_id``, else (not known) against every type's formats.
+    Raises :class:`UnreadableInput` at the first thing that is not an exchange;
+    :func:`check_lines` reads on past an unreadable line.
     """
+    for item in check_lines(path):
+        if isinstance(item, UnreadableInput):
+            raise item
+        yield item
+
+
+def check_lines(path: str | os.PathLike[str]) -> Iterator[CheckedExchange | UnreadableInput]:
+    """As :func:`check_file`, but an unreadable line of JSON Lines is yielded (its
+    :class:`UnreadableInput`, ``skipped``) and the lines after it are checked too; what ends
+    the reading of the whole file is still raised."""
     name = display_name(path)
     job_types: dict[int, str] = {}
-    for index, (line, record) in enumerate(read_exchanges(path), 1):
+    index = 0
+    for line, record in _read(path):
+        if isinstance(record, UnreadableInput):
+            yield record
+            continue
+        index += 1
         endpoint: str = record["endpoint"]
         request, response = record["request"], record["response"]
         job_id = _job_id(response if endpoint == "createJob" else request) if endpoint in _ENDPOINTS else None
@@ -186,6 +226,8 @@ def _file_values(path: str, name: str) -> Iterator[tuple[int, Any]]:
 
 
 def _json_lines(stream: Iterable[bytes], name: str) -> Iterator[tuple[int, Any]]:
+    """``(line, value)`` for each line; a line that is not JSON gives its (skipped)
+    :class:`UnreadableInput` as the value, and the lines after it are read all the same."""
     number = 0
     try:
         for number, raw in enumerate(stream, 1):
@@ -193,10 +235,27 @@ def _json_lines(stream: Iterable[bytes], name: str) -> Iterator[tuple[int, Any]]
                 raw = raw[len(codecs.BOM_UTF8) :]
             if not raw.strip():
                 continue  # blank lines (a trailing one, say) separate nothing and hold nothing
-            text = _decode(raw, name, number).rstrip("\r\n")  # not part of the value
-            yield number, _parse(text, name, number)
+            yield number, _line_value(raw, name, number)
     except OSError as exc:
         raise UnreadableInput(name, number + 1, f"cannot read it: {exc.strerror or exc}") from None
+
+
+def _line_value(raw: bytes, name: str, number: int) -> Any:
+    try:
+        return _parse(_decode(raw, name, number).rstrip("\r\n"), name, number)  # the newline: no part of it
+    except UnreadableInput as error:
+        if raw.endswith(b"\n"):
+            error.skipped = True
+            return error
+    # The last line, cut short: what a recorder killed mid-write leaves.
+    return UnreadableInput(name, number, TRUNCATED, skipped=True)
+
+
+#: Why the last line of a file, without its newline, is not read.
+TRUNCATED = (
+    "truncated: the last line has no newline at the end of the file and is not complete JSON "
+    "(a recording cut off mid-write, by kill -9 or a full disk)"
+)
 
 
 def _json_document(data: bytes, name: str) -> Iterator[tuple[int, Any]]:
@@ -372,9 +431,21 @@ class Summary:
             text = f"all {_count(self.exchanges, 'exchange')} in {files} hold to the contract"
         else:
             text = f"no exchanges in {files}"
-        if self.unreadable:
-            text += f"; {_count(len(self.unreadable), 'file')} not readable as exchanges"
+        if lines := self.unreadable_lines:
+            text += f"; {_count(lines, 'unreadable line')} skipped"
+        if stopped := self.unreadable_files:
+            text += f"; {_count(stopped, 'file')} not readable as exchanges"
         return f"omofake validate: {text}."
+
+    @property
+    def unreadable_lines(self) -> int:
+        """Lines that were not exchanges, skipped (the rest of their file was checked)."""
+        return sum(1 for error in self.unreadable if error.skipped)
+
+    @property
+    def unreadable_files(self) -> int:
+        """Files whose reading stopped: not found, not readable, a broken ``.json`` document."""
+        return len(self.unreadable) - self.unreadable_lines
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -382,7 +453,8 @@ class Summary:
             "exchanges": self.exchanges,
             "failed_exchanges": self.failed_exchanges,
             "violations": self.violations,
-            "unreadable_files": len(self.unreadable),
+            "unreadable_files": self.unreadable_files,
+            "unreadable_lines": self.unreadable_lines,
             "exit_code": self.exit_code,
         }
 
@@ -409,7 +481,12 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]], reports: Sequence[Re
         for report in reports:
             report.start_file(name)
         try:
-            for checked in check_file(path):
+            for checked in check_lines(path):
+                if isinstance(checked, UnreadableInput):
+                    summary.unreadable.append(checked)
+                    for report in reports:
+                        report.unreadable(checked)
+                    continue
                 summary.add(checked)
                 for report in reports:
                     report.exchange(checked)
@@ -453,7 +530,10 @@ class TextReport:
 
     def unreadable(self, error: UnreadableInput) -> None:
         if self.errors is not None:
-            rest = "; the rest of the file was not checked" if error.line is not None else ""
+            if error.skipped:
+                rest = "; line skipped, the rest of the file checked"
+            else:
+                rest = "; the rest of the file was not checked" if error.line is not None else ""
             self.errors.write(f"omofake: error: {error}{rest}\n")
 
     def finish(self, summary: Summary) -> None:
@@ -481,7 +561,9 @@ class JsonReport:
             self.first = False
 
     def unreadable(self, error: UnreadableInput) -> None:
-        self.errors.append({"file": error.file, "line": error.line, "reason": error.reason})
+        self.errors.append(
+            {"file": error.file, "line": error.line, "reason": error.reason, "skipped": error.skipped}
+        )
 
     def finish(self, summary: Summary) -> None:
         self.out.write(("" if self.first else "\n") + "],\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -50,6 +50,10 @@ class Job:
     polls: int = 0
     status: Status = "running"
     result: str | None = None
+    #: The createJob request's ``data`` as the fake read it, without ``image_base64`` (large, and
+    #: in the journal already): what result makers read, such as ``width_view``. Bounded as
+    #: ``input`` is: text cut to :data:`MAX_INPUT` characters, lists and objects left out.
+    data: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def job_type(self) -> JobType:
@@ -72,6 +76,16 @@ def _bounded_input(text: str | None) -> str | None:
     if text is None or len(text) <= MAX_INPUT:
         return text
     return text[:MAX_INPUT]
+
+
+def _bounded_data(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    # What a long-running server keeps of each job's data: a few short scalars at most.
+    kept: dict[str, Any] = {}
+    for key, value in (data or {}).items():
+        if key == "image_base64" or isinstance(value, (list, dict)):
+            continue
+        kept[key] = _bounded_input(value) if isinstance(value, str) else value
+    return kept
 
 
 class StaleRequest(Exception):
@@ -133,6 +147,7 @@ class JobStore(Mapping[int, Job]):
         *,
         input: str | None,
         images: int,
+        data: Mapping[str, Any] | None = None,
         generation: int | None = None,
     ) -> Job:
         """Make a job. A ``result`` function of the behaviour runs outside the store's lock (it
@@ -146,7 +161,7 @@ class JobStore(Mapping[int, Job]):
             rate = behaviour.fail_rate
             # Only a true probability draws, so a fixed outcome leaves the random stream alone.
             failed = rate >= 1 or (rate > 0 and self._fake.generator.random.random() < rate)
-            generated = CATALOGUE[type_job_id].make_result(self._fake)
+            generated = CATALOGUE[type_job_id].make_result(self._fake, data or {})
             job = Job(
                 job_id,
                 type_job_id,
@@ -156,6 +171,7 @@ class JobStore(Mapping[int, Job]):
                 behaviour,
                 "fail" if failed else "success",
                 generated,
+                data=_bounded_data(data),
             )
         if isinstance(behaviour.result, str):
             job.planned_result = behaviour.result

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import math
+import os
+import sys
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -14,12 +20,52 @@ from typing import IO, Any, overload
 from omofake.behaviour import check_bound
 from omofake.contract import Violation
 
+#: The most of a text token that logs and records show: enough to tell two tokens apart.
+TOKEN_PREFIX = 4
+_JSON_TYPES = {dict: "object", list: "list", str: "text", bool: "boolean", type(None): "null"}
 
-def mask_token(token: Any) -> Any:
-    """Keep enough of a token to tell two apart in a log, never enough to reuse it."""
-    if not isinstance(token, str) or not token:
-        return token
-    return token[:4] + "***" if len(token) > 8 else "***"
+
+def mask_token(token: Any) -> str:
+    """A token as logs show it: never more than :data:`TOKEN_PREFIX` characters of it.
+
+    Text longer than 8 characters keeps its first 4 (``"test***"``), shorter text is ``"***"``;
+    any other JSON value is a placeholder naming its type (``"<list>***"``, ``"<number>***"``).
+    """
+    if isinstance(token, str):
+        if not token:
+            return "<empty>"
+        return token[:TOKEN_PREFIX] + "***" if len(token) > 8 else "***"
+    return f"<{json_type(token)}>***"
+
+
+def mask_token_for_record(token: Any) -> Any:
+    """A token as the record file keeps it: masked, but of the same JSON type, so that
+    ``omofake validate`` still reports a token that is not text (``["***"]`` for a list)."""
+    if isinstance(token, str):
+        return mask_token(token) if token else token
+    if isinstance(token, list):
+        return ["***"] if token else []
+    if isinstance(token, dict):
+        return {"***": "***"} if token else {}
+    if isinstance(token, (int, float)) and not isinstance(token, bool):
+        return 0
+    return token  # true, false, null: nothing to hide
+
+
+def hide_token(text: str, token: Any) -> str:
+    """``text`` (an answer's message, say) with ``token`` written out in it masked: a message
+    such as "Field api_token must be text, not the number 987654321012345." echoes it."""
+    if isinstance(token, bool) or not isinstance(token, (str, int, float)) or token == "":
+        return text
+    for spelled in {str(token), json.dumps(token)}:
+        if len(spelled) > 3:  # "***" or a shorter number: nothing worth hiding, nothing to break
+            text = text.replace(spelled, mask_token(token))
+    return text
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a parsed value: ``object``, ``list``, ``text``, ``number``, ``boolean``, ``null``."""
+    return _JSON_TYPES.get(type(value), "number")
 
 
 @dataclass(frozen=True)
@@ -44,13 +90,16 @@ class Exchange:
 
     def to_record(self) -> dict[str, Any]:
         """The toolkit's exchange format (one JSON Lines object), with the token masked."""
-        request = self.request
+        request, response = self.request, self.response
         if isinstance(request, dict) and "api_token" in request:
-            request = {**request, "api_token": mask_token(request["api_token"])}
+            token = request["api_token"]
+            request = {**request, "api_token": mask_token_for_record(token)}
+            if isinstance(response.get("message"), str):
+                response = {**response, "message": hide_token(response["message"], token)}
         record: dict[str, Any] = {
             "endpoint": self.endpoint if self.endpoint is not None else self.path,
             "request": request,
-            "response": self.response,
+            "response": response,
             "status": self.status,
             "time": self.time.isoformat(timespec="milliseconds"),
         }
@@ -63,21 +112,130 @@ Listener = Callable[[Exchange], None]
 
 
 class Recorder:
-    """Appends each exchange to a JSON Lines file, the toolkit's exchange format."""
+    """Appends each exchange to a JSON Lines file, the toolkit's exchange format.
+
+    Every line is strict JSON (see :func:`record_line`), written whole with one call, so a run
+    killed mid-write leaves at most its last line cut short. Recording never breaks answering:
+    the first write that fails (a full disk, a file size limit) is reported once on standard
+    error and recording stops; the server goes on serving. :attr:`error` then says why.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        # Line-buffered so a killed run still leaves every finished exchange on disk.
-        self._file: IO[str] | None = self.path.open("a", encoding="utf-8", buffering=1)
+        #: Why recording stopped (an ``OSError``), or None while it goes on.
+        self.error: OSError | None = None
+        self._lock = threading.Lock()
+        # Unbuffered: each line reaches the file in one write, so a killed run keeps every
+        # finished exchange, and nothing is left to flush (and fail) at close.
+        self._file: IO[bytes] | None = self.path.open("ab", buffering=0)
+        try:
+            self._start_on_a_new_line()
+        except OSError as exc:
+            self._stop(exc)
+
+    def _start_on_a_new_line(self) -> None:
+        # A run killed mid-write left a line without its newline: end it, so that the next
+        # exchange is a line of its own and `omofake validate` reports only the cut one.
+        assert self._file is not None
+        fd = self._file.fileno()
+        if not os.path.isfile(self.path) or os.fstat(fd).st_size == 0:
+            return
+        with open(self.path, "rb") as existing:
+            existing.seek(-1, os.SEEK_END)
+            if existing.read(1) != b"\n":
+                self._write(b"\n")
 
     def __call__(self, exchange: Exchange) -> None:
-        if self._file is not None:
-            self._file.write(json.dumps(exchange.to_record(), ensure_ascii=False) + "\n")
+        if self._file is None:
+            return
+        record = exchange.to_record()
+        try:
+            line = record_line(record)
+        except RecursionError:
+            # Nested deeper than json can write back (the server still read it): no body, said why.
+            line = record_line({**record, "request": None, "unrecorded": "request nested too deeply"})
+        with self._lock:
+            if self._file is None:
+                return
+            try:
+                self._write(line)
+            except OSError as exc:
+                self._stop(exc)
+
+    def _write(self, data: bytes) -> None:
+        assert self._file is not None
+        start = self._end()
+        view = memoryview(data)
+        try:
+            while view:
+                written = self._file.write(view)
+                if not written:  # a file that takes nothing would have us spin for ever
+                    raise OSError(errno.EIO, "the file took no bytes")
+                view = view[written:]
+        except OSError:
+            if start is not None and len(view) < len(data):
+                # Part of the line went out: take it back, so the file holds whole lines only.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._file.fileno(), start)
+            raise
+
+    def _end(self) -> int | None:
+        assert self._file is not None
+        try:
+            return os.lseek(self._file.fileno(), 0, os.SEEK_END)
+        except OSError:
+            return None
+
+    def _stop(self, error: OSError) -> None:
+        self.error = error
+        self.close()
+        reason = error.strerror or str(error)
+        print(f"omofake: recording to {self.path} stopped: {reason}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            file, self._file = self._file, None
+            with contextlib.suppress(OSError):
+                file.close()
+
+
+#: Where a number too large for a double (``1e400``, which Python reads as infinity) is put
+#: while encoding; replaced by the literal below in the line written.
+_OUT_OF_RANGE = f"omofake-out-of-range-{uuid.uuid4().hex}"
+
+
+def record_line(record: dict[str, Any]) -> bytes:
+    """One exchange as a line of strict JSON (UTF-8, newline-terminated).
+
+    JSON numbers beyond a double's range (``1e400``) parse as infinity, which strict JSON cannot
+    spell: they are written as ``1e400`` / ``-1e400``, numbers that are still out of range, so
+    reading the line back gives the same value. A NaN (no JSON text parses as one) is written
+    as ``null``. Text that UTF-8 cannot carry (a lone surrogate, which JSON can spell) is
+    written escaped.
+    """
+    for ascii_only in (False, True):
+        try:
+            text = json.dumps(record, ensure_ascii=ascii_only, allow_nan=False)
+        except ValueError:
+            text = json.dumps(_finite(record), ensure_ascii=ascii_only, allow_nan=False)
+            text = text.replace(f'"{_OUT_OF_RANGE}+"', "1e400").replace(f'"{_OUT_OF_RANGE}-"', "-1e400")
+        try:
+            return (text + "\n").encode("utf-8")
+        except UnicodeEncodeError:
+            continue  # escaped, it is all ASCII
+    raise AssertionError("unreachable: ASCII always encodes")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            return None
+        return f"{_OUT_OF_RANGE}{'+' if value > 0 else '-'}"
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 class _Questions(Sequence[Exchange]):

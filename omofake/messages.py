@@ -25,6 +25,11 @@ MISSING_FIELD: Final = "Missing field {field}."
 MISSING_FIELD_FOR_TYPE: Final = "Missing field {field}, required for type_job_id {type_job_id}."
 WRONG_TYPE: Final = "Field {field} must be {expected}, not {found}."
 EMPTY_FIELD: Final = "Field {field} must not be empty."
+MISSING_DATA_FIELD: Final = (
+    "Missing field {field}, required for type_job_id {type_job_id}: {meaning}, such as {example}."
+)
+DATA_FIELD_TYPE: Final = "Field {field} must be {expected} such as {example} ({meaning}), not {found}."
+DATA_FIELD_CHOICE: Final = "Field {field} must be one of {choices} ({meaning}), not {found}."
 INVALID_FIELD: Final = "Field {field} is invalid: {detail}."
 
 # Token

@@ -239,12 +239,13 @@ def _examples(endpoint: str) -> tuple[dict[str, Any], dict[str, Any]]:
     if endpoint == "createJob":
         requests = {}
         for type_id, job_type in CATALOGUE.items():
-            data: dict[str, Any] = {
-                "type_job_id": type_id,
-                "image_base64": "|".join([_EXAMPLE_IMAGE] * job_type.images),
-            }
-            if "input" in job_type.required:
-                data["input"] = _EXAMPLE_INPUT.get(type_id, "panda")
+            data: dict[str, Any] = {"type_job_id": type_id}
+            if job_type.images:
+                data["image_base64"] = "|".join([_EXAMPLE_IMAGE] * job_type.images)
+            for spec in job_type.fields:
+                data[spec.name] = (
+                    _EXAMPLE_INPUT.get(type_id, spec.example) if spec.name == "input" else spec.example
+                )
             requests[f"type{type_id}"] = example(
                 f"{job_type.name} ({type_id})", {"api_token": _EXAMPLE_TOKEN, "data": data}
             )

@@ -11,6 +11,7 @@ of :mod:`omofake.registry` use it. Any other pattern is left to ``re``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import cache
 
@@ -32,32 +33,78 @@ def images_pattern(count: int) -> str:
     return "^" + "\\|".join([IMAGE] * count) + "$"
 
 
-_KNOWN = {images_pattern(count): count for count in range(1, MAX_IMAGES + 1)}
+#: One image as type 44's page has clients send it: bare base64 or a whole data URI, with
+#: spaces allowed around it (around the "|").
+DATA_URI_IMAGE = " *(?:data:image/[A-Za-z0-9.+-]+;base64,)?" + IMAGE + " *"
+
+
+def data_uri_images_pattern(count: int) -> str:
+    """The pattern of ``count`` images joined by "|", each base64 or a data URI (type 44)."""
+    return "^" + "\\|".join([DATA_URI_IMAGE] * count) + "$"
+
+
+_KNOWN = {
+    pattern(count): (count, pattern is data_uri_images_pattern)
+    for count in range(1, MAX_IMAGES + 1)
+    for pattern in (images_pattern, data_uri_images_pattern)
+}
+_DATA_URI_PREFIX = re.compile(r"data:image/[A-Za-z0-9.+-]+;base64,")
+_SPACES = re.compile(" *")
 
 
 @cache
 def known_pattern(pattern: str) -> TextCheck | None:
     """A linear check equal to ``re.search(pattern, text) is not None``, if ``pattern`` is known."""
-    count = _KNOWN.get(pattern)
-    if count is None:
+    known = _KNOWN.get(pattern)
+    if known is None:
         return None
-    return lambda text: are_images(text, count)
+    count, data_uri = known
+    return lambda text: are_images(text, count, data_uri=data_uri)
 
 
-def are_images(text: str, count: int) -> bool:
-    """Whether ``text`` is ``count`` base64 images joined by "|" (the schema's pattern for it)."""
+def are_images(text: str, count: int, *, data_uri: bool = False) -> bool:
+    """Whether ``text`` is ``count`` base64 images joined by "|" (the schema's pattern for it);
+    with ``data_uri``, each may also be a data URI with spaces around it."""
     end = len(text)
     if text.endswith("\n"):  # Python's "$" also matches before a final newline
         end -= 1
     if text.count("|", 0, end) != count - 1:
         return False
     start = 0
-    for _ in range(count - 1):
-        bar = text.find("|", start, end)
-        if not is_image(text, start, bar):
+    for number in range(count):
+        stop = text.find("|", start, end) if number < count - 1 else end
+        if not (_is_data_uri_image(text, start, stop) if data_uri else is_image(text, start, stop)):
             return False
-        start = bar + 1
-    return is_image(text, start, end)
+        start = stop + 1
+    return True
+
+
+def first_bad_image(text: str, *, data_uri: bool = False) -> int:
+    """The 1-based number of the first "|"-joined part of ``text`` that is not an image (each may
+    be a data URI with ``data_uri``); 0 if none. Finds it without copying the parts."""
+    start = 0
+    for number in range(1, text.count("|") + 2):
+        stop = text.find("|", start)
+        stop = len(text) if stop < 0 else stop
+        if not (_is_data_uri_image(text, start, stop) if data_uri else is_image(text, start, stop)):
+            return number
+        start = stop + 1
+    return 0
+
+
+def _is_data_uri_image(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` matches :data:`DATA_URI_IMAGE`."""
+    match = _SPACES.match(text, start, end)
+    start = match.end() if match else start
+    while end > start and text[end - 1] == " ":
+        # A slice at a time from the end: trailing spaces cost C speed and bounded memory.
+        tail = text[max(start, end - _SLICE) : end]
+        kept = len(tail.rstrip(" "))
+        end -= len(tail) - kept
+        if kept:
+            break
+    prefix = _DATA_URI_PREFIX.match(text, start, end)
+    return is_image(text, prefix.end() if prefix else start, end)
 
 
 def is_image(text: str, start: int = 0, end: int | None = None) -> bool:

@@ -100,7 +100,8 @@ class FakeServer:
         """The base URL, ``http://127.0.0.1:PORT``; the endpoints are under ``url + "/api/"``."""
         if self._runner is None:
             raise RuntimeError("the FakeServer is not running: use `with FakeServer() as server:` or start()")
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host  # IPv6
+        return f"http://{host}:{self.port}"
 
     @property
     def api_url(self) -> str:

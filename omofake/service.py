@@ -27,7 +27,13 @@ from omofake.behaviour import (
 )
 from omofake.catalogue import CATALOGUE
 from omofake.clock import Clock
-from omofake.contract import Violation, job_id_as_int, reject_json_constant, validate_request
+from omofake.contract import (
+    Violation,
+    job_id_as_int,
+    lenient_data,
+    reject_json_constant,
+    validate_request,
+)
 from omofake.jobs import JobStore, StaleRequest
 from omofake.pricing import SERVICES, money_text
 from omofake.registry import Endpoint
@@ -179,12 +185,14 @@ class FakeService:
         service = SERVICES.get(type_id)
         if self.timing == "realistic" and service is not None and behaviour.solve_after == 0:
             behaviour = replace(behaviour, solve_after=service.avg_seconds / self.speed)
+        image = data.get("image_base64")
         try:
             job = self.store.create(
                 type_id,
                 behaviour,
                 input=data.get("input"),
-                images=data["image_base64"].count("|") + 1,
+                images=image.count("|") + 1 if isinstance(image, str) else 0,
+                data=data,
                 generation=generation,
             )
         except StaleRequest:
@@ -287,6 +295,10 @@ class FakeService:
         if found and not self.strict:
             lenient = _documented_form(body)
             if lenient is not body:
+                # A type's own rules ("width_view": "340") apply only once type_job_id is text.
+                typed = _documented_form(body, numbers=False)
+                if typed is not body:
+                    found += tuple(v for v in validate_request(endpoint, typed) if v not in found)
                 body, effective = lenient, tuple(validate_request(endpoint, lenient))
         if effective and effective[0].field in ("", "api_token"):
             message = effective[0].message
@@ -313,13 +325,13 @@ def _stale(found: tuple[Violation, ...]) -> Answer:
     return api_error(messages.RESET_IN_FLIGHT, violations=found)
 
 
-def _documented_form(body: Any) -> Any:
+def _documented_form(body: Any, *, numbers: bool = True) -> Any:
     """The body with the undocumented but common forms rewritten; the same object if none."""
     if not isinstance(body, Mapping):
         return body
     data = body.get("data")
-    if isinstance(data, Mapping) and type(data.get("type_job_id")) is int:
-        return {**body, "data": {**data, "type_job_id": str(data["type_job_id"])}}
+    if isinstance(data, Mapping) and (read := lenient_data(data, numbers=numbers)) is not data:
+        return {**body, "data": read}
     job_id = body.get("job_id")
     if isinstance(job_id, str) and (number := job_id_as_int(job_id)) is not None:
         return {**body, "job_id": number}

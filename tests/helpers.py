@@ -22,21 +22,49 @@ from omofake.catalogue import CATALOGUE
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4).decode()
 TOKEN = "test-token-123456"
 INPUTS = {"13": "Chọn tất cả hình ảnh có: tàu thuyền", "14": "panda"}
+_TILES = r"[1-9]\d*(\|[1-9]\d*)*"
+_POINTS = r"\d+\|\d+\|\d+\|\d+"
+_TEXT = r"[a-z2-9]{4,6}"
+_RECAPTCHA = r"03A[A-Za-z0-9_-]{440,560}"
+_ARKOSE = r"[0-9a-f]{17}\.[1-9]\d{9}\|r=ap-southeast-1\|meta=3\|.*\|pk=[0-9A-F-]{36}\|.*"
+_POINT = r'\{"x": \d+, "y": \d+\}'
+#: What a generated result of each type looks like (the fake's shapes, stricter than the schemas).
 RESULT_FORMATS = {
-    "13": r"[1-9]\d*(\|[1-9]\d*)*",
-    "14": r"[1-9]\d*(\|[1-9]\d*)*",
+    "1": _RECAPTCHA,
+    "2": _RECAPTCHA,
+    "3": _RECAPTCHA,
+    "11": r"P1_eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9\.eyJ[A-Za-z0-9_-]{800,}\.[A-Za-z0-9_-]{43}",
+    "13": _TILES,
+    "14": _TILES,
+    "21": r"\d{1,3}",
+    "22": _POINTS,
     "23": r"\d{1,3}",
+    "24": _POINTS,
+    "25": _POINTS,
     "26": r"\d+",
     "30": r".+",
+    "31": _TEXT,
+    "33": _TEXT,
+    "41": r"[A-Z]{6}",
+    "43": r"\d{1,3}",
+    "44": r"\d{1,3}",
+    "45": r"[1-6]",
+    "47": _ARKOSE,
+    "48": _ARKOSE,
+    "52": r"\d{1,3}",
+    "55": rf"\[{_POINT}(, {_POINT}){{1,4}}\]",
 }
 
 
 def job_data(type_job_id: str) -> dict[str, Any]:
-    """A valid ``data`` object for a job type, with the right number of images."""
-    data: dict[str, Any] = {
-        "type_job_id": type_job_id,
-        "image_base64": "|".join([PNG] * CATALOGUE[type_job_id].images),
-    }
+    """A valid ``data`` object for a job type: its images (none for token types) and its other
+    required fields with the page's example values."""
+    job_type = CATALOGUE[type_job_id]
+    data: dict[str, Any] = {"type_job_id": type_job_id}
+    if job_type.images:
+        data["image_base64"] = "|".join([PNG] * job_type.images)
+    for spec in job_type.fields:
+        data[spec.name] = spec.example
     if type_job_id in INPUTS:
         data["input"] = INPUTS[type_job_id]
     return data

@@ -34,12 +34,12 @@ CREATE_ERRORS: list[tuple[str, Any, str]] = [
     (
         "unknown type",
         create_body(type_job_id="99"),
-        'Unknown service: data.type_job_id "99" is not one of 13, 14, 23, 26, 30.',
+        'Unknown service: data.type_job_id "99" is not one of 1, 2, 3, 11, 13, 14, 21, 22, 23, 24, 25, 26, 30, 31, 33, 41, 43, 44, 45, 47, 48, 52, 55.',
     ),
     (
         "unknown type as number",
-        create_body(type_job_id=1),
-        'Unknown service: data.type_job_id "1" is not one of 13, 14, 23, 26, 30.',
+        create_body(type_job_id=99),
+        'Unknown service: data.type_job_id "99" is not one of 1, 2, 3, 11, 13, 14, 21, 22, 23, 24, 25, 26, 30, 31, 33, 41, 43, 44, 45, 47, 48, 52, 55.',
     ),
     ("type null", create_body(type_job_id=None), "Field data.type_job_id must be text, not null."),
     (
@@ -47,7 +47,11 @@ CREATE_ERRORS: list[tuple[str, Any, str]] = [
         create_body(type_job_id=13.5),
         "Field data.type_job_id must be text, not the number 13.5.",
     ),
-    ("no image", {"api_token": TOKEN, "data": {"type_job_id": "30"}}, "Missing field data.image_base64."),
+    (
+        "no image",
+        {"api_token": TOKEN, "data": {"type_job_id": "30"}},
+        "Missing field data.image_base64, required for type_job_id 30.",
+    ),
     (
         "image a number",
         create_body(image_base64=5),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from omofake.catalogue import CATALOGUE, JobType
@@ -9,15 +11,41 @@ from omofake.contract import validate_request, validate_response
 from omofake.jobs import random_source
 from omofake.registry import load_schema
 
-from .helpers import PNG, create_body
+from .helpers import PNG, RESULT_FORMATS, create_body
 
-TYPES = sorted(CATALOGUE)
+TYPES = list(CATALOGUE)
+# Every type_job_id a public v1 page documents, and the two the service lists name without a page.
+DOCUMENTED = ["1", "2", "3", "11", "13", "14", "21", "22", "23", "24", "25", "26", "30", "31", "33"]
+DOCUMENTED += ["41", "43", "44", "45", "47", "48", "52", "55"]
 
 
-def test_the_catalogue_holds_the_five_documented_types() -> None:
-    assert TYPES == ["13", "14", "23", "26", "30"]
+def test_the_catalogue_holds_every_documented_type_in_order() -> None:
+    assert TYPES == DOCUMENTED
     assert load_schema("createJob.request")["$defs"]["data"]["properties"]["type_job_id"]["enum"] == TYPES
-    assert sorted(load_schema("getJobResult.response")["$defs"]["byType"]) == TYPES
+    assert list(load_schema("getJobResult.response")["$defs"]["byType"]) == TYPES
+    assert [b["$ref"] for b in load_schema("getJobResult.response")["anyOf"]] == [
+        f"#/$defs/byType/{t}" for t in TYPES
+    ]
+
+
+@pytest.mark.parametrize("type_id", TYPES)
+def test_field_types_agree(type_id: str) -> None:
+    """Each documented field's JSON type (text or number) and allowed values are the schema's."""
+    rules = load_schema("createJob.request")["$defs"][f"type{type_id}"]
+    job_type = CATALOGUE[type_id]
+    assert sorted(rules["required"]) == sorted(job_type.required[1:])
+    assert set(rules["properties"]) == set(job_type.required[1:])
+    for spec in job_type.fields:
+        rule = rules["properties"][spec.name]
+        assert rule["type"] == {"text": "string", "number": "number"}[spec.kind]
+        assert type(spec.example) is {"text": str, "number": int}[spec.kind]
+        assert rule.get("enum", []) == list(spec.choices)
+        assert validate_request("createJob", create_body(type_id, **{spec.name: spec.example})) == []
+        wrong = 340 if spec.kind == "text" else [340]
+        body = create_body(type_id, **{spec.name: wrong})
+        assert [(v.path, v.keyword) for v in validate_request("createJob", body)] == [
+            (f"$.data.{spec.name}", "type")
+        ]
 
 
 @pytest.mark.parametrize("type_id", TYPES)
@@ -28,12 +56,12 @@ def test_required_fields_agree(type_id: str) -> None:
         body = create_body(type_id)
         del body["data"][name]
         assert [v.path for v in validate_request("createJob", body)] == [f"$.data.{name}"]
-    optional = {"input"} - set(job_type.required)
+    optional = {"input", "image_base64"} - set(job_type.required)
     for name in optional:  # present or absent, the schema does not mind
         assert validate_request("createJob", create_body(type_id, **{name: "x"})) == []
 
 
-@pytest.mark.parametrize("type_id", TYPES)
+@pytest.mark.parametrize("type_id", [t for t in TYPES if CATALOGUE[t].images])
 def test_image_counts_agree(type_id: str) -> None:
     images = CATALOGUE[type_id].images
     assert len(CATALOGUE[type_id].image_roles) == images
@@ -46,9 +74,11 @@ def test_image_counts_agree(type_id: str) -> None:
 def test_generated_results_fit_the_response_schema(type_id: str) -> None:
     job_type = CATALOGUE[type_id]
     fake = random_source(0)
-    for _ in range(300):
-        answer = JobType.success_answer(job_type.make_result(fake))
+    views = [{}, {"width_view": 1, "height_view": 1}, {"width_view": 340.5, "height_view": 212}]
+    for i in range(300):
+        answer = JobType.success_answer(job_type.make_result(fake, views[i % 3]))
         assert validate_response("getJobResult", answer, type_id) == []
+        assert re.fullmatch(RESULT_FORMATS[type_id], answer["result"]), answer["result"]
     assert validate_response("getJobResult", JobType.success_answer(job_type.example_result), type_id) == []
     assert validate_response("getJobResult", job_type.running_answer(), type_id) == []
     assert validate_response("getJobResult", job_type.fail_answer(), type_id) == []
@@ -66,7 +96,8 @@ def test_results_look_real() -> None:
 
 @pytest.mark.parametrize("type_id", TYPES)
 def test_pending_answers_are_per_type(type_id: str) -> None:
-    pending = "" if type_id == "26" else None
+    # "" where the type's (newest) page shows it (V1-6), null elsewhere.
+    pending = "" if type_id in ("11", "22", "25", "26") else None
     assert CATALOGUE[type_id].running_answer() == {"error": False, "status": "running", "result": pending}
     extra = {"error_code": ""} if type_id == "26" else {}
     assert CATALOGUE[type_id].fail_answer() == {"error": False, "status": "fail", **extra, "result": pending}
@@ -92,3 +123,8 @@ def test_every_schema_says_where_its_rules_come_from() -> None:
         assert job_type.doc_page in response_defs[type_id]["description"]
     assert 'error_code ""' in response_defs["26"]["description"]
     assert 'result ""' in response_defs["26"]["description"]
+    for type_id in ("31", "33"):  # no page: the decision is said where the rules are
+        assert "Decision" in request_defs[f"type{type_id}"]["description"]
+        assert "Decision" in response_defs[type_id]["description"]
+    assert "V1-14" in request_defs["type44"]["description"]
+    assert "V1-6" in response_defs["22"]["description"]

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import resource
 import signal
+import socket
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+
+from omofake import FakeServer
 
 from .helpers import OMOFAKE, TOKEN, create_body, serve
 
@@ -152,3 +158,267 @@ def test_real_world_client_styles_against_serve_for_every_type() -> None:
                     status, answer = post(f"{url}/api/getJobResult", poll)
                     assert status == 200 and answer["status"] == "success", (type_id, style, library, answer)
         assert PNG in styles["hand-built string"]
+
+
+# Flags that cannot work are refused up front (exit 2), never a traceback
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--token", ""], "a token cannot be empty"),
+        (["--latency", "nan"], "expected a finite number"),
+        (["--latency", "inf"], "expected a finite number"),
+        (["--latency", "0:nan"], "expected a finite number"),
+        (["--fail-rate", "nan"], "expected a finite number"),
+        (["--solve-after", "inf"], "expected a finite number"),
+        (["--solve-after", "1e400"], "expected a finite number"),
+        (["--max-body", "0"], "expected a whole number of 1 or more"),
+        (["--ready-file", "/no/such/folder/url"], "no folder /no/such/folder"),
+    ],
+)
+def test_flags_that_cannot_work_exit_2(flags: list[str], message: str) -> None:
+    done = subprocess.run([*OMOFAKE, "serve", *flags], capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# Where it listens
+
+
+def start(*flags: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*OMOFAKE, "serve", "--port", "0", "--quiet", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    """SIGTERM; expects exit 0; returns what it wrote to standard error."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        _, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    return err
+
+
+def test_ipv6_loopback_url_is_bracketed_and_reachable() -> None:
+    process = start("--host", "::1", "--token", "v6-token-123456")
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    try:
+        assert re.fullmatch(r"http://\[::1\]:\d+", url), url
+        body = create_body() | {"api_token": "v6-token-123456"}
+        assert call(url, "createJob", body)["error"] is False
+    finally:
+        err = stop(process)
+    assert "warning" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_loopback_hosts_get_no_warning(host: str) -> None:
+    process = start("--host", host)
+    assert process.stdout is not None and process.stdout.readline().startswith("http://")
+    assert "warning" not in stop(process)
+
+
+def test_a_host_reachable_from_the_network_is_warned_about() -> None:
+    # Bound for a moment, on a free port, and only a random token is accepted.
+    process = start("--host", "0.0.0.0", "--token", os.urandom(16).hex())
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    err = stop(process)
+    assert url.startswith("http://0.0.0.0:")
+    assert "omofake: warning: listening on 0.0.0.0, not a loopback address" in err
+    assert "reachable from the network" in err
+
+
+def test_fake_server_url_brackets_ipv6() -> None:
+    with FakeServer("::1") as server:
+        assert re.fullmatch(r"http://\[::1\]:\d+", server.url)
+        answer = requests.get(f"{server.url}/openapi.json", timeout=10)
+        assert answer.status_code == 200
+
+
+# Log lines: what the client chose is escaped, tokens masked whatever they hold
+
+FORGED = "30\n2026-01-01 00:00:00,000 POST /api/createJob 200 token=*** Create job success."
+
+
+def test_log_lines_cannot_be_forged_nor_carry_terminal_escapes() -> None:
+    with serve() as (url, process):
+        requests.post(
+            f"{url}/api/createJob", json=create_body() | {"api_token": "\x1b[2J\x1b[31mtoken"}, timeout=10
+        )
+        requests.post(f"{url}/api/createJob", json=create_body(type_job_id=FORGED), timeout=10)
+        requests.post(f"{url}/api/%1b[31mred%0Aforged%0D", json={}, timeout=10)
+        requests.post(f"{url}/api/createJob", json=create_body(type_job_id="x" * 10_000), timeout=10)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert process.stderr is not None
+        log = process.stderr.read()
+    assert "\x1b" not in log and "\r" not in log
+    lines = log.splitlines()
+    # The start line, one line per request, the stop line: nothing the client can add.
+    assert len(lines) == 6, lines
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", line) for line in lines), lines
+    assert "token=\\x1b[2J***" in log
+    assert "type=30\\n2026-01-01 00:00:00,000 POST" in log
+    assert "POST /api/\\x1b[31mred\\nforged\\r 404" in log
+    assert "x" * 81 not in log and "...(+9920 chars)" in log
+
+
+@pytest.mark.parametrize(
+    ("token", "shown"),
+    [
+        (["secret-token-in-a-list"], "token=<list>***"),
+        ({"key": "secret-token-in-an-object"}, "token=<object>***"),
+        (987654321012345, "token=<number>***"),
+        ("secret-token-as-text", "token=secr***"),
+        ("short", "token=***"),
+    ],
+)
+def test_tokens_are_masked_in_the_log_whatever_they_hold(tmp_path: Path, token: Any, shown: str) -> None:
+    record = tmp_path / "exchanges.jsonl"
+    with serve("--record", str(record)) as (url, process):
+        requests.post(f"{url}/api/createJob", json=create_body() | {"api_token": token}, timeout=10)
+        requests.post(f"{url}/api/getJobResult", json={"api_token": token, "job_id": 1}, timeout=10)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert process.stderr is not None
+        log = process.stderr.read()
+    recorded = record.read_text(encoding="utf-8")
+    for secret in ("secret-token", "987654321012345", "short"):
+        assert secret not in log and secret not in recorded
+    assert log.count(shown) == 2
+
+
+# Recording never breaks answering
+
+
+def test_recording_to_a_full_disk_warns_once_and_keeps_serving() -> None:
+    with serve("--record", "/dev/full") as (url, process):
+        for _ in range(3):
+            job_id = call(url, "createJob", create_body())["job_id"]
+            assert call(url, "getJobResult", {"api_token": TOKEN, "job_id": job_id})["status"] == "success"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert process.stderr is not None
+        log = process.stderr.read()
+    assert log.count("omofake: recording to /dev/full stopped: No space left on device") == 1
+    assert log.count("POST /api/createJob 200") == 3
+    assert "Traceback" not in log and " 500 " not in log
+
+
+def _small_file_limit() -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+
+
+def test_recording_stops_when_writes_start_failing_and_the_file_keeps_whole_lines(tmp_path: Path) -> None:
+    record = tmp_path / "exchanges.jsonl"
+    process = subprocess.Popen(
+        [*OMOFAKE, "serve", "--port", "0", "--record", str(record)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=_small_file_limit,  # writes past 1000 bytes fail (EFBIG)
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        body = {"api_token": TOKEN, "data": {"type_job_id": "30", "image_base64": "aGVsbG8="}}
+        answers = [requests.post(f"{url}/api/createJob", json=body, timeout=10) for _ in range(12)]
+    finally:
+        err = stop(process)
+    assert [a.status_code for a in answers] == [200] * 12
+    assert all(a.json()["error"] is False for a in answers)
+    assert err.count(f"omofake: recording to {record} stopped: File too large") == 1
+    assert "Traceback" not in err
+    text = record.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert 0 < len(lines) < 12 and text.endswith("\n")  # the cut line was taken back
+    assert all(json.loads(line)["endpoint"] == "createJob" for line in lines)
+
+
+# Waiting for the server: omofake wait, serve --ready-file
+
+
+def wait(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*OMOFAKE, "wait", *args], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_wait_returns_once_the_server_answers_and_leaves_no_trace(tmp_path: Path) -> None:
+    record = tmp_path / "exchanges.jsonl"
+    # Proxy settings must not send the probe elsewhere: the fake is reached directly.
+    env = {**os.environ, "http_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    with serve("--record", str(record)) as (url, _):
+        for target in (url, f"{url}/api"):
+            done = wait(target, "--timeout", "10", env=env)
+            assert (done.returncode, done.stdout, done.stderr) == (0, f"{target}\n", "")
+    assert record.read_text(encoding="utf-8") == ""  # the probes are not exchanges
+
+
+def test_wait_gives_up_after_its_timeout() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    done = wait(url, "--timeout", "0.5")
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"omofake: error: no answer from {url} within 0.5 s (last try: ")
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["127.0.0.1:8765"], "is not an http:// URL"),
+        ([], "give either a URL or --ready-file FILE"),
+        (["http://127.0.0.1:1", "--ready-file", "f"], "give either a URL or --ready-file FILE"),
+        (["http://127.0.0.1:1", "--timeout", "nan"], "expected a finite number"),
+    ],
+)
+def test_wait_usage_errors_exit_2(args: list[str], message: str) -> None:
+    done = wait(*args)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_ready_file_is_written_once_listening_and_removed_on_stop(tmp_path: Path) -> None:
+    ready = tmp_path / "omofake.url"
+    ready.write_text("http://127.0.0.1:9\n", encoding="utf-8")  # left by an earlier run
+    waiting = subprocess.Popen(
+        [*OMOFAKE, "wait", "--ready-file", str(ready), "--timeout", "30"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process = start("--ready-file", str(ready))
+    try:
+        out, err = waiting.communicate(timeout=60)
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert (waiting.returncode, out, err) == (0, f"{url}\n", "")
+        assert ready.read_text(encoding="utf-8") == f"{url}\n"
+        assert call(url, "createJob", create_body())["error"] is False
+        assert [p.name for p in tmp_path.iterdir()] == ["omofake.url"]  # no temporary file left
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.communicate()
+        stop(process)
+    assert not ready.exists()

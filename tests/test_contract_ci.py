@@ -47,12 +47,14 @@ def omofake_commands(script: str) -> list[list[str]]:
 def test_the_workflow_records_then_validates_with_flags_omofake_has() -> None:
     by_name = steps()
     commands = [c for step in by_name.values() for c in omofake_commands(step.get("run", ""))]
-    assert [c[0] for c in commands] == ["serve", "validate"]
+    assert [c[0] for c in commands] == ["serve", "wait", "validate"]
     parser = build_parser()
     for command in commands:
         parser.parse_args(command)  # exits (SystemExit) on a flag omofake does not have
-    serve, validate = commands
+    serve, wait, validate = commands
     assert "--record" in serve and serve[serve.index("--record") + 1] in validate
+    # The job waits for the very server it started, by the file that server writes.
+    assert serve[serve.index("--ready-file") + 1] == wait[wait.index("--ready-file") + 1]
     assert validate[:4] == ["validate", "--format", "junit", "--output"]
     # The report and the recording are kept whatever happened.
     for name in ("Stop the fake", "Check the recorded exchanges against the documented contract"):

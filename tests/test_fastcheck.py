@@ -49,6 +49,8 @@ VALUES: list[Any] = [
     "30",
     "99",
     "123456",
+    "0,9",
+    "340",
     [],
     ["13"],
     {},
@@ -79,6 +81,8 @@ IMAGES = [
     "QQ-_",
     "QQ==|",
     "ảnh",
+    "data:image/png;base64,QQ== | data:image/jpg;base64,QUI=",
+    "QQ== |QUI=",
 ]
 
 
@@ -93,7 +97,7 @@ def create_bodies() -> Iterator[Any]:
             yield {k: v for k, v in base.items() if k != field}
             for value in VALUES:
                 yield {**base, field: value}
-        for field in ("type_job_id", "input", "image_base64"):
+        for field in ("type_job_id", "input", "image_base64", *(f.name for f in CATALOGUE[type_id].fields)):
             yield {**base, "data": {k: v for k, v in base["data"].items() if k != field}}
             for value in [*VALUES, *CATALOGUE]:
                 yield {**base, "data": {**base["data"], field: value}}

@@ -568,14 +568,17 @@ def test_readme_examples_under_xdist_each_worker_its_own_server(pytester: pytest
     write_readme_project(pytester)
     pytester.makepyfile(test_ports=PORTS)
 
-    result = run("-n", "2")
+    # --dist each: every worker runs every test, so both surely run some (with the default
+    # load scheduling one worker may take them all, and what is checked here would be luck).
+    result = run("-n", "2", "--dist", "each")
 
-    result.assert_outcomes(passed=15)
+    result.assert_outcomes(passed=2 * 15)
     urls: dict[str, set[str]] = {}
     for path in pytester.path.glob("port-*"):
         urls.setdefault(path.name.split("-")[1], set()).add(path.read_text())
     # Both workers ran tests; each used one server all along, on a port of its own.
     assert sorted(urls) == ["gw0", "gw1"]
+    assert all(len(list(pytester.path.glob(f"port-{worker}-*"))) == 6 for worker in urls)
     assert all(len(seen) == 1 for seen in urls.values())
     assert urls["gw0"] != urls["gw1"]
 

@@ -73,10 +73,13 @@ async def drive_every_type(api_url: str) -> None:
     """What a real application does: solve captchas of every type, with the project's client."""
     async with OmoClient(TOKEN, base_url=api_url, poll_interval=0.01, timeout=10) as client:
         for type_id in CATALOGUE:
-            images = [PNG.encode()] * CATALOGUE[type_id].images  # raw bytes: the client encodes them
+            job_type = CATALOGUE[type_id]
+            # Raw bytes: the client encodes them; token types send none.
+            images = [PNG.encode()] * job_type.images if job_type.images else None
+            fields = {f.name: f.example for f in job_type.fields if f.name != "input"}
             for _ in range(4):
                 with suppress(JobFailed):  # half the jobs fail (--fail-rate 0.5): part of the traffic
-                    await client.solve(type_id, input=INPUTS.get(type_id), images=images)
+                    await client.solve(type_id, input=INPUTS.get(type_id), images=images, **fields)
 
 
 def test_a_recorded_run_of_real_client_traffic_validates_clean(tmp_path: Path) -> None:
@@ -90,7 +93,7 @@ def test_a_recorded_run_of_real_client_traffic_validates_clean(tmp_path: Path) -
         assert answer.json()["error"] is True
     records = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
     # Each job: one create, one running poll, one final poll.
-    assert len(records) == 20 * 3 + 3
+    assert len(records) == 4 * len(CATALOGUE) * 3 + 3
     assert {r["endpoint"] for r in records} == {"createJob", "getJobResult"}
     assert {r["request"]["data"]["type_job_id"] for r in records if r["endpoint"] == "createJob"} == set(
         CATALOGUE
@@ -103,7 +106,9 @@ def test_a_recorded_run_of_real_client_traffic_validates_clean(tmp_path: Path) -
 
     result = run("validate", str(record))
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout == "omofake validate: all 63 exchanges in 1 file hold to the contract.\n"
+    assert (
+        result.stdout == f"omofake validate: all {len(records)} exchanges in 1 file hold to the contract.\n"
+    )
 
 
 def test_serve_record_appends_and_validate_catches_a_client_that_drifted(tmp_path: Path) -> None:
@@ -313,8 +318,8 @@ def test_unreadable_lines_exit_2(
     code, out, err = validate(capsys, "bad.jsonl")
     assert code == 2
     assert err.startswith(f"omofake: error: {message}")
-    assert err.rstrip().endswith("the rest of the file was not checked")
-    assert out.endswith("1 file not readable as exchanges.\n")
+    assert err.rstrip().endswith("line skipped, the rest of the file checked")
+    assert out.endswith("1 unreadable line skipped.\n")
 
 
 def test_unreadable_files_exit_2(
@@ -352,14 +357,15 @@ def test_what_was_read_before_unreadable_input_is_still_reported(tmp_path: Path)
     assert result.stderr.splitlines() == [
         f"omofake: error: {tmp_path / 'nope.jsonl'}: cannot read it: No such file or directory",
         f"omofake: error: {file}:2: not JSON: Expecting property name enclosed in double quotes (column 2); "
-        "the rest of the file was not checked",
+        "line skipped, the rest of the file checked",
     ]
     assert result.stdout.splitlines() == [
         f"{file}:1: createJob request $.api_token: expected text, found 1",
         f"{file}:1: createJob request $.data: expected present, found missing",
         f"{other}:1: createJob request $.api_token: expected present, found missing",
         f"{other}:1: createJob request $.data: expected present, found missing",
-        "omofake validate: 4 contract violations in 2 of 2 exchanges (3 files); 2 files not readable as exchanges.",
+        "omofake validate: 4 contract violations in 2 of 2 exchanges (3 files); 1 unreadable line skipped; "
+        "1 file not readable as exchanges.",
     ]
 
 
@@ -393,7 +399,8 @@ def test_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         "exchanges": 4,
         "failed_exchanges": 2,
         "violations": 3,
-        "unreadable_files": 1,
+        "unreadable_files": 0,
+        "unreadable_lines": 1,
         "exit_code": 2,
     }
     assert [(v["file"], v["line"], v["exchange"], v["path"], v["keyword"]) for v in report["violations"]] == [
@@ -405,7 +412,12 @@ def test_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert (first["endpoint"], first["direction"], first["found"]) == ("getJobResult", "response", '"north"')
     assert first["expected"].startswith("The rotation angle") and first["message"]
     assert report["unreadable"] == [
-        {"file": str(broken), "line": 2, "reason": "not an exchange: expected a JSON object, found a list"}
+        {
+            "file": str(broken),
+            "line": 2,
+            "reason": "not an exchange: expected a JSON object, found a list",
+            "skipped": True,
+        }
     ]
     # Standard output is the machine's; people still see the unreadable input on standard error.
     assert err.startswith(f"omofake: error: {broken}:2: not an exchange")
@@ -424,6 +436,7 @@ def test_json_report_when_all_hold(tmp_path: Path, capsys: pytest.CaptureFixture
             "failed_exchanges": 0,
             "violations": 0,
             "unreadable_files": 0,
+            "unreadable_lines": 0,
             "exit_code": 0,
         },
     }
@@ -584,3 +597,147 @@ def test_schemas_out_that_cannot_be_written(tmp_path: Path, capsys: pytest.Captu
     assert capsys.readouterr().err.startswith(
         f"omofake: error: cannot write the schemas to {tmp_path / 'file'}"
     )
+
+
+# Records are strict JSON, and validate reads on past what it cannot read
+
+
+def strict_json(line: str) -> Any:
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} in a record")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_out_of_range_numbers_are_recorded_as_strict_json_and_validated(tmp_path: Path) -> None:
+    record = tmp_path / "exchanges.jsonl"
+    with serve("--record", str(record), "--quiet") as (url, _):
+        job_id = requests.post(f"{url}/api/createJob", json=create_body("23"), timeout=10).json()["job_id"]
+        for raw in ('{"api_token": "t", "job_id": 1e400}', '{"api_token": "t", "job_id": -1e400}'):
+            answer = requests.post(f"{url}/api/getJobResult", data=raw, timeout=10)
+            assert answer.status_code == 200 and answer.json()["error"] is True
+        requests.post(f"{url}/api/createJob", json=create_body("23", type_job_id=23), timeout=10)
+        requests.post(f"{url}/api/getJobResult", json=poll(job_id), timeout=10)
+    lines = record.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 5
+    records = [strict_json(line) for line in lines]  # no Infinity, no NaN
+    assert '"job_id": 1e400' in lines[1] and '"job_id": -1e400' in lines[2]
+    assert records[1]["request"]["job_id"] == float("inf")  # read back: still out of range
+    result = run("validate", str(record))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.splitlines() == [
+        f"{record}:2: getJobResult request $.job_id: expected a whole number, found Infinity",
+        f"{record}:3: getJobResult request $.job_id: expected a whole number, found -Infinity",
+        f"{record}:4: createJob request $.data.type_job_id: expected text, found 23",
+        "omofake validate: 3 contract violations in 3 of 5 exchanges (1 file).",
+    ]
+
+
+def broken_recording(tmp_path: Path) -> Path:
+    """A recording with a line another tool wrote as Infinity, a line that is not JSON, and
+    violations before, between and after them; its last line cut short by kill -9."""
+    file = tmp_path / "broken.jsonl"
+    good = json.dumps(exchange("createJob", create_body("30"), created(1)))
+    lines = [
+        json.dumps(exchange("createJob", create_body("23", type_job_id=23), created(2))),  # 1: violation
+        '{"endpoint": "getJobResult", "request": {"api_token": "t", "job_id": Infinity}, "response": {}}',  # 2
+        json.dumps(exchange("getJobResult", poll(2), success("north"))),  # 3: violation
+        "{oops",  # 4
+        good,  # 5
+        json.dumps(exchange("getJobResult", {"api_token": "t", "job_id": "7"}, success("x"))),  # 6: violation
+    ]
+    file.write_text("\n".join(lines) + "\n" + good[:40], encoding="utf-8")  # 7: truncated
+    return file
+
+
+def test_validate_reports_every_unreadable_line_and_checks_all_the_others(tmp_path: Path) -> None:
+    file = broken_recording(tmp_path)
+    result = run("validate", str(file))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"omofake: error: {file}:2: not JSON: Infinity is not a JSON value; line skipped, the rest of the file checked",
+        f"omofake: error: {file}:4: not JSON: Expecting property name enclosed in double quotes (column 2); "
+        "line skipped, the rest of the file checked",
+        f"omofake: error: {file}:7: truncated: the last line has no newline at the end of the file and is not "
+        "complete JSON (a recording cut off mid-write, by kill -9 or a full disk); line skipped, the rest of "
+        "the file checked",
+    ]
+    out = result.stdout.splitlines()
+    assert [line.split(":")[1] for line in out[:-1]] == ["1", "3", "6"]
+    assert out[-1] == (
+        "omofake validate: 3 contract violations in 3 of 4 exchanges (1 file); 3 unreadable lines skipped."
+    )
+
+
+def test_every_format_reports_the_violations_around_unreadable_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = broken_recording(tmp_path)
+    code, out, err = validate(capsys, "--format", "json", str(file))
+    assert code == 2
+    report = json.loads(out)
+    assert [v["line"] for v in report["violations"]] == [1, 3, 6]
+    assert [(u["line"], u["skipped"]) for u in report["unreadable"]] == [(2, True), (4, True), (7, True)]
+    assert report["unreadable"][2]["reason"].startswith("truncated: ")
+    assert (report["summary"]["unreadable_lines"], report["summary"]["exit_code"]) == (3, 2)
+    assert err.count("omofake: error: ") == 3
+
+    code, out, _ = validate(capsys, "--format", "junit", str(file))
+    assert code == 2
+    root = ET.fromstring(out)
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("7", "3", "3")
+    [suite] = root.findall("testsuite")
+    cases = suite.findall("testcase")
+    assert [c.get("line") for c in cases] == ["1", "2", "3", "4", "5", "6", "7"]
+    assert [c.find("failure") is not None for c in cases] == [True, False, True, False, False, True, False]
+    assert [c.find("error") is not None for c in cases] == [False, True, False, True, False, False, True]
+
+
+def test_a_cut_line_left_by_a_killed_recorder_is_its_own_line_when_recording_resumes(tmp_path: Path) -> None:
+    record = tmp_path / "exchanges.jsonl"
+    with serve("--record", str(record), "--quiet") as (url, _):
+        requests.post(f"{url}/api/createJob", json=create_body("23", type_job_id=23), timeout=10)
+    whole = record.read_text(encoding="utf-8")
+    record.write_text(whole + whole[:50], encoding="utf-8")  # kill -9 mid-write
+    result = run("validate", str(record))
+    assert result.returncode == 2
+    assert f"{record}:2: truncated: " in result.stderr
+    assert (
+        result.stdout.splitlines()[0]
+        == f"{record}:1: createJob request $.data.type_job_id: expected text, found 23"
+    )
+    # Recording to the same file again: the next exchange starts a line of its own.
+    with serve("--record", str(record), "--quiet") as (url, _):
+        requests.post(f"{url}/api/createJob", json=create_body("23", type_job_id=23), timeout=10)
+    result = run("validate", str(record))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"omofake: error: {record}:2: not JSON: Expecting value (column 51); line skipped, the rest of the file checked"
+    ]
+    assert [line.split(":")[1] for line in result.stdout.splitlines()[:-1]] == ["1", "3"]
+
+
+def test_tokens_that_are_not_text_are_recorded_masked_and_still_reported(tmp_path: Path) -> None:
+    record = tmp_path / "exchanges.jsonl"
+    tokens = [
+        ["secret-token-in-a-list"],
+        {"k": "secret-token-in-an-object"},
+        987654321012345,
+        "secret-as-text",
+    ]
+    with serve("--record", str(record), "--quiet") as (url, _):
+        for token in tokens:
+            requests.post(f"{url}/api/createJob", json=create_body() | {"api_token": token}, timeout=10)
+    text = record.read_text(encoding="utf-8")
+    assert "secret-" not in text and "987654321012345" not in text
+    recorded = [strict_json(line)["request"]["api_token"] for line in text.splitlines()]
+    assert recorded == [["***"], {"***": "***"}, 0, "secr***"]
+    result = run("validate", str(record))
+    assert result.returncode == 1
+    assert [line.split(": ", 1)[1] for line in result.stdout.splitlines()[:3]] == [
+        'createJob request $.api_token: expected text, found ["***"]',
+        'createJob request $.api_token: expected text, found {"***": "***"}',
+        "createJob request $.api_token: expected text, found 0",
+    ]
