@@ -354,7 +354,7 @@ def test_plugin_fails_a_test_whose_result_function_failed(pytester: pytest.Pytes
             assert requests.post(f"{omofake_url}/createJob", json=BODY, timeout=10).json()["error"] is False
         """
     )
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         ["*omofake: code the test gave the fake failed*", "*explode() raised RuntimeError: kaboom*"]
