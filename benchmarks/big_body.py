@@ -160,7 +160,7 @@ def latency_run(args: argparse.Namespace) -> dict[str, Any]:
 
 def check_memory(megabytes: float) -> dict[str, Any]:
     from omofake.contract import validate_request
-    from omofake.patterns import images_pattern
+    from omofake.contract.patterns import images_pattern
 
     peaks: dict[str, Any] = {}
     for valid in (True, False):

@@ -59,7 +59,7 @@ def bodies() -> list[dict[str, Any]]:
 
 def child(jobs: int, max_jobs: int | None) -> dict[str, Any]:
     """Drive one service through ``jobs`` createJob + getJobResult pairs; report its memory."""
-    from omofake.service import FakeService
+    from omofake.dialects.v1.service import FakeService
 
     service = FakeService(max_jobs=max_jobs)
     samples = bodies()

@@ -13,23 +13,23 @@ __version__ = "0.1.0"
 
 # Where each public name lives.
 _EXPORTS = {
-    "Behaviour": "omofake.behaviour",
-    "Knobs": "omofake.behaviour",
-    "CATALOGUE": "omofake.catalogue",
-    "JobType": "omofake.catalogue",
+    "Behaviour": "omofake.core.behaviour",
+    "Knobs": "omofake.core.behaviour",
+    "CATALOGUE": "omofake.core.catalogue",
+    "JobType": "omofake.core.catalogue",
     "JobResult": "omofake.client",
     "OmoClient": "omofake.client",
-    "ManualClock": "omofake.clock",
+    "ManualClock": "omofake.core.clock",
     "ContractError": "omofake.contract",
     "Violation": "omofake.contract",
     "JobFailed": "omofake.errors",
     "OmoError": "omofake.errors",
     "ProtocolError": "omofake.errors",
     "SolveTimeout": "omofake.errors",
-    "Job": "omofake.jobs",
-    "Exchange": "omofake.journal",
-    "Journal": "omofake.journal",
-    "FakeServer": "omofake.server",
+    "Job": "omofake.core.jobs",
+    "Exchange": "omofake.core.journal",
+    "Journal": "omofake.core.journal",
+    "FakeServer": "omofake.http.server",
 }
 
 __all__ = [
@@ -54,15 +54,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from omofake.behaviour import Behaviour, Knobs
-    from omofake.catalogue import CATALOGUE, JobType
     from omofake.client import JobResult, OmoClient
-    from omofake.clock import ManualClock
     from omofake.contract import ContractError, Violation
+    from omofake.core.behaviour import Behaviour, Knobs
+    from omofake.core.catalogue import CATALOGUE, JobType
+    from omofake.core.clock import ManualClock
+    from omofake.core.jobs import Job
+    from omofake.core.journal import Exchange, Journal
     from omofake.errors import JobFailed, OmoError, ProtocolError, SolveTimeout
-    from omofake.jobs import Job
-    from omofake.journal import Exchange, Journal
-    from omofake.server import FakeServer
+    from omofake.http.server import FakeServer
 
 
 def __getattr__(name: str) -> Any:

@@ -24,14 +24,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from omofake import __version__
-from omofake.accounts import check_prices
-from omofake.app import DEFAULT_MAX_BODY
-from omofake.exchanges import FORMATS, Report, TextReport, report_for, validate_paths
-from omofake.journal import Exchange, hide_token, json_type, mask_token
-from omofake.openapi import DEFAULT_SERVER_URL, openapi_document
-from omofake.pricing import money
-from omofake.registry import SCHEMA_NAMES, load_schema, schema_dir
-from omofake.server import FakeServer
+from omofake.contract.exchanges import FORMATS, Report, TextReport, report_for, validate_paths
+from omofake.contract.openapi import DEFAULT_SERVER_URL, openapi_document
+from omofake.contract.registry import SCHEMA_NAMES, load_schema, schema_dir
+from omofake.core.accounts import check_prices
+from omofake.core.journal import Exchange, hide_token, json_type, mask_token
+from omofake.core.pricing import money
+from omofake.http.app import DEFAULT_MAX_BODY
+from omofake.http.server import FakeServer
 
 log = logging.getLogger("omofake.serve")
 

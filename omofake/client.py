@@ -21,7 +21,7 @@ from typing import Any, TypeAlias
 
 import aiohttp
 
-from omofake.catalogue import CATALOGUE
+from omofake.core.catalogue import CATALOGUE
 from omofake.errors import JobFailed, OmoError, ProtocolError, SolveTimeout
 
 __all__ = ["JobResult", "OmoClient", "encode_image", "encode_images"]

@@ -46,9 +46,9 @@ import pytest
 # asks for a fixture.
 if TYPE_CHECKING:
     from omofake.client import OmoClient
-    from omofake.contract import Violation
-    from omofake.journal import Exchange
-    from omofake.server import FakeServer
+    from omofake.contract.validation import Violation
+    from omofake.core.journal import Exchange
+    from omofake.http.server import FakeServer
 
 try:
     import pytest_asyncio
@@ -205,7 +205,7 @@ def omofake_session_server(pytestconfig: pytest.Config) -> Iterator[FakeServer]:
     """
     settings = pytestconfig.stash[_SETTINGS]
     # Seed and strict are the server's own settings, so reset() returns to them before each test.
-    from omofake.server import FakeServer
+    from omofake.http.server import FakeServer
 
     with FakeServer(seed=settings.seed, strict=settings.strict) as server:
         yield server

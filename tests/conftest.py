@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from omofake import FakeServer
-from omofake.server import SELF_CHECK_ENV
+from omofake.http.server import SELF_CHECK_ENV
 
 from .helpers import POSTERS, Poster
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import requests
 
-from omofake.catalogue import CATALOGUE
+from omofake.core.catalogue import CATALOGUE
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4).decode()
 TOKEN = "test-token-123456"

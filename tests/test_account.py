@@ -14,9 +14,9 @@ import pytest
 import requests
 
 from omofake import FakeServer, ManualClock, OmoClient
-from omofake.catalogue import CATALOGUE
 from omofake.contract import validate_file, validate_response
-from omofake.pricing import SERVICES
+from omofake.core.catalogue import CATALOGUE
+from omofake.core.pricing import SERVICES
 
 from .helpers import OMOFAKE, TOKEN, create_body, serve
 

@@ -15,7 +15,7 @@ import requests
 
 from omofake import FakeServer
 from omofake.cli import SERVE_JOURNAL_BYTES, SERVE_JOURNAL_SIZE, SERVE_MAX_JOBS
-from omofake.jobs import MAX_INPUT
+from omofake.core.jobs import MAX_INPUT
 
 from .helpers import OMOFAKE, TOKEN, create_body, serve
 

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from omofake.catalogue import CATALOGUE, JobType
 from omofake.contract import validate_request, validate_response
-from omofake.jobs import random_source
-from omofake.registry import load_schema
+from omofake.contract.registry import load_schema
+from omofake.core.catalogue import CATALOGUE, JobType
+from omofake.core.jobs import random_source
 
 from .helpers import PNG, RESULT_FORMATS, create_body
 

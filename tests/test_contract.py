@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from omofake.catalogue import CATALOGUE
 from omofake.contract import (
     ContractError,
     Violation,
@@ -21,7 +20,8 @@ from omofake.contract import (
     validate_request,
     validate_response,
 )
-from omofake.exchanges import UnreadableInput
+from omofake.contract.exchanges import UnreadableInput
+from omofake.core.catalogue import CATALOGUE
 
 from .helpers import TOKEN, create_body
 
@@ -277,7 +277,7 @@ def test_job_id_as_int_reads_what_the_fake_reads(value: object, expected: int | 
 
 
 def test_a_poll_with_a_whole_float_job_id_is_checked_against_its_jobs_type(tmp_path: Path) -> None:
-    from omofake.exchanges import check_file
+    from omofake.contract.exchanges import check_file
 
     lines = [
         {

@@ -1,6 +1,6 @@
 """The compiled request check answers exactly as jsonschema does, so it may stand in for it on valid bodies.
 
-omofake.fastcheck exists for speed (benchmarks/throughput.py); these tests are what make it safe:
+omofake.contract.fastcheck exists for speed (benchmarks/throughput.py); these tests are what make it safe:
 on a corpus of valid and broken bodies it agrees with ``Draft202012Validator.is_valid``, and
 ``validate_request`` returns the very same violations with and without it.
 """
@@ -18,10 +18,10 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from omofake import contract
-from omofake.catalogue import CATALOGUE
-from omofake.fastcheck import compile_schema
-from omofake.registry import ENDPOINTS, Endpoint, request_check, request_validator
+from omofake.contract import validation as contract
+from omofake.contract.fastcheck import compile_schema
+from omofake.contract.registry import ENDPOINTS, Endpoint, request_check, request_validator
+from omofake.core.catalogue import CATALOGUE
 from tests.helpers import PNG, TOKEN, create_body
 
 # Values of every JSON kind, and the edge cases of the keywords the schemas use.

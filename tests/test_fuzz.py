@@ -22,8 +22,8 @@ from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from omofake import FakeServer
-from omofake.catalogue import CATALOGUE
-from omofake.openapi import openapi_document
+from omofake.contract.openapi import openapi_document
+from omofake.core.catalogue import CATALOGUE
 
 CHECKS = [not_a_server_error, response_schema_conformance]
 # A request that hangs fails the test instead of the run.

@@ -30,10 +30,11 @@ import requests
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from omofake import FakeServer, jsonbody, patterns
-from omofake.contract import reject_json_constant, validate_request
-from omofake.fastcheck import compile_schema
-from omofake.registry import load_schema, validator
+from omofake import FakeServer
+from omofake.contract import patterns, reject_json_constant, validate_request
+from omofake.contract.fastcheck import compile_schema
+from omofake.contract.registry import load_schema, validator
+from omofake.http import jsonbody
 from tests.helpers import PNG, create_body, serve
 
 # A hang guard, not a speed threshold: only a server that never answers reaches it.
@@ -201,7 +202,7 @@ def test_a_big_body_is_checked_off_the_event_loop(
     server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While a big body is being checked, a small request is answered (before: it waited)."""
-    from omofake import service
+    from omofake.dialects.v1 import service
 
     checking, release = threading.Event(), threading.Event()
     real = service.validate_request

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from omofake import FakeServer
-from omofake.jobs import Job
+from omofake.core.jobs import Job
 
 from .helpers import TOKEN, create_body
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from omofake import FakeServer, patterns
-from omofake.catalogue import CATALOGUE
-from omofake.contract import validate_request, validate_response
-from omofake.registry import load_schema
+from omofake import FakeServer
+from omofake.contract import patterns, validate_request, validate_response
+from omofake.contract.registry import load_schema
+from omofake.core.catalogue import CATALOGUE
 
 from .helpers import PNG, RESULT_FORMATS, TOKEN, Poster, create_body, job_data, post_requests
 

@@ -14,13 +14,13 @@ from openapi_spec_validator import validate as validate_spec
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-import omofake.openapi
+import omofake.contract.openapi
 from omofake import FakeServer
-from omofake.catalogue import CATALOGUE
 from omofake.cli import main
 from omofake.contract import validate_request, validate_response
-from omofake.openapi import DEFAULT_SERVER_URL, component_name, openapi_document
-from omofake.registry import SCHEMA_NAMES, Endpoint, load_schema
+from omofake.contract.openapi import DEFAULT_SERVER_URL, component_name, openapi_document
+from omofake.contract.registry import SCHEMA_NAMES, Endpoint, load_schema
+from omofake.core.catalogue import CATALOGUE
 
 from .helpers import TOKEN, create_body
 
@@ -148,14 +148,14 @@ def test_the_document_is_built_from_the_files_at_run_time(monkeypatch: pytest.Mo
             schema["properties"]["job_id"]["minimum"] = 100_000
         return schema  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(omofake.openapi, "load_schema", edited)
-    omofake.openapi._document.cache_clear()
+    monkeypatch.setattr(omofake.contract.openapi, "load_schema", edited)
+    omofake.contract.openapi._document.cache_clear()
     try:
         rules = openapi_document()["components"]["schemas"]["getJobResult.request"]
         assert rules["properties"]["job_id"]["minimum"] == 100_000
     finally:
         monkeypatch.undo()
-        omofake.openapi._document.cache_clear()
+        omofake.contract.openapi._document.cache_clear()
     assert (
         openapi_document()["components"]["schemas"]["getJobResult.request"]["properties"]["job_id"]["minimum"]
         == 1
@@ -181,14 +181,14 @@ def test_a_schema_the_document_could_not_carry_stops_the_build(
             loaded["properties"]["job_id"] = problem
         return loaded  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(omofake.openapi, "load_schema", edited)
-    omofake.openapi._document.cache_clear()
+    monkeypatch.setattr(omofake.contract.openapi, "load_schema", edited)
+    omofake.contract.openapi._document.cache_clear()
     try:
         with pytest.raises(ValueError, match=r"getJobResult\.request\.json"):
             openapi_document()
     finally:
         monkeypatch.undo()
-        omofake.openapi._document.cache_clear()
+        omofake.contract.openapi._document.cache_clear()
 
 
 # The document's schemas say what omofake.contract says

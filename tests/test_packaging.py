@@ -56,7 +56,7 @@ def test_package_finds_its_schemas_inside_the_wheel(wheel: Path, tmp_path: Path)
     # of the editable install, so this is the wheel's omofake or nothing.
     probe = (
         f"import sys; sys.path.insert(0, {str(site)!r}); "
-        "import omofake, omofake.registry as r; "
+        "import omofake, omofake.contract.registry as r; "
         "print(omofake.__file__); print(r.schema_dir()); "
         "from omofake.contract import validate_request; "
         "print(validate_request('getJobResult', {'api_token': 't', 'job_id': 1}))"
@@ -75,7 +75,7 @@ def test_loading_the_plugin_leaves_the_heavy_dependencies_alone() -> None:
     # pytest loads the plugin in every run of every project with omofake installed.
     probe = (
         "import sys, pytest, omofake.pytest_plugin; "
-        "print(sorted(m for m in ('aiohttp', 'faker', 'jsonschema', 'omofake.server') if m in sys.modules))"
+        "print(sorted(m for m in ('aiohttp', 'faker', 'jsonschema', 'omofake.http.server') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from omofake.contract import Violation
-from omofake.journal import Exchange, now_utc
+from omofake.core.journal import Exchange, now_utc
 from omofake.pytest_plugin import _SETTINGS, Settings, describe_violations
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from omofake import messages
-from omofake.catalogue import CATALOGUE
+from omofake.core.catalogue import CATALOGUE
+from omofake.dialects.v1 import messages
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 CI = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text(encoding="utf-8")

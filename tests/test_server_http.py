@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from omofake import FakeServer
-from omofake.catalogue import CATALOGUE
+from omofake.core.catalogue import CATALOGUE
 
 from .helpers import INPUTS, PNG, RESULT_FORMATS, TOKEN, Poster, create_body
 

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import requests
 
-from omofake.catalogue import CATALOGUE
 from omofake.cli import main
 from omofake.client import OmoClient
+from omofake.contract.exchanges import check_file
+from omofake.core.catalogue import CATALOGUE
 from omofake.errors import JobFailed
-from omofake.exchanges import check_file
 
 from .helpers import INPUTS, OMOFAKE, PNG, TOKEN, create_body, serve
 
@@ -574,7 +574,7 @@ def test_schemas_out_writes_copies_other_validators_can_use(
     assert main(["schemas", "--out", str(out)]) == 0
     written = capsys.readouterr().out.splitlines()
     assert sorted(Path(p).name for p in written) == sorted(p.name for p in out.iterdir())
-    from omofake.registry import schema_dir
+    from omofake.contract.registry import schema_dir
 
     for path in out.iterdir():
         assert path.read_bytes() == (schema_dir() / path.name).read_bytes()

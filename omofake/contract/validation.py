@@ -16,10 +16,16 @@ from typing import Any
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 
-from omofake import messages
-from omofake.catalogue import CATALOGUE, DataField
-from omofake.patterns import first_bad_image
-from omofake.registry import ENDPOINTS, Endpoint, request_check, request_validator, response_validator
+from omofake.contract.patterns import first_bad_image
+from omofake.contract.registry import (
+    ENDPOINTS,
+    Endpoint,
+    request_check,
+    request_validator,
+    response_validator,
+)
+from omofake.core.catalogue import CATALOGUE, DataField
+from omofake.dialects.v1 import messages
 
 __all__ = [
     "ContractError",
@@ -264,11 +270,11 @@ def validate_file(path: str | os.PathLike[str]) -> list[Violation]:
     """Every violation in a file of recorded exchanges, each located at its file and line.
 
     Reads the exchange format (JSON Lines, or a ``.json`` file of one exchange or a list) as
-    ``omofake validate`` does; raises :class:`omofake.exchanges.UnreadableInput` for a file that
-    cannot be read as exchanges. :func:`omofake.exchanges.check_file` streams the same checks.
+    ``omofake validate`` does; raises :class:`omofake.contract.exchanges.UnreadableInput` for a file that
+    cannot be read as exchanges. :func:`omofake.contract.exchanges.check_file` streams the same checks.
     """
-    # Imported here: omofake.exchanges builds on this module.
-    from omofake.exchanges import check_file
+    # Imported here: omofake.contract.exchanges builds on this module.
+    from omofake.contract.exchanges import check_file
 
     return [violation for checked in check_file(path) for violation in checked.violations]
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from omofake.catalogue import CATALOGUE
-from omofake.pricing import DEFAULT_BALANCE, SERVICES, money, price_of
+from omofake.core.catalogue import CATALOGUE
+from omofake.core.pricing import DEFAULT_BALANCE, SERVICES, money, price_of
 
 #: ``balance=``: one amount for every token, or token -> amount (other tokens get the default).
 BalanceSpec = Any

@@ -8,7 +8,7 @@ The exchange format is one JSON object per exchange::
 ``endpoint``, ``request`` and ``response`` are required; ``status`` (checked to be 200 when
 present), ``time`` and ``type_job_id`` (the job's type, which picks the result format a
 getJobResult answer is checked against) are optional. ``omofake serve --record`` and
-``FakeServer(record=...)`` write it (:meth:`omofake.journal.Exchange.to_record`).
+``FakeServer(record=...)`` write it (:meth:`omofake.core.journal.Exchange.to_record`).
 
 A file is JSON Lines (``.jsonl`` or any other name), read a line at a time so that a large
 recording never sits in memory, or a ``.json`` file holding one exchange or a list of them,
@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 from xml.sax.saxutils import escape, quoteattr
 
-from omofake.catalogue import CATALOGUE
-from omofake.contract import Violation, job_id_as_int, reject_json_constant, validate_exchange
-from omofake.registry import ENDPOINTS as _ENDPOINTS
+from omofake.contract.registry import ENDPOINTS as _ENDPOINTS
+from omofake.contract.validation import Violation, job_id_as_int, reject_json_constant, validate_exchange
+from omofake.core.catalogue import CATALOGUE
 
 __all__ = [
     "FORMATS",

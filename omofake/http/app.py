@@ -12,13 +12,14 @@ from typing import Any
 
 from aiohttp import web
 
-from omofake import jsonbody, messages
-from omofake.bodies import BodyProblem, read_body
-from omofake.contract import Violation, reject_json_constant
-from omofake.journal import Exchange, Journal, now_utc
-from omofake.openapi import openapi_document
-from omofake.registry import Endpoint
-from omofake.service import REQUEST_GENERATION, Answer, FakeService, api_error, parse_body
+from omofake.contract.openapi import openapi_document
+from omofake.contract.registry import Endpoint
+from omofake.contract.validation import Violation, reject_json_constant
+from omofake.core.journal import Exchange, Journal, now_utc
+from omofake.dialects.v1 import messages
+from omofake.dialects.v1.service import REQUEST_GENERATION, Answer, FakeService, api_error, parse_body
+from omofake.http import jsonbody
+from omofake.http.bodies import BodyProblem, read_body
 
 log = logging.getLogger("omofake")
 
@@ -31,8 +32,8 @@ DEFAULT_HEADER_TIMEOUT = 10.0
 #: Bodies larger than this (bytes) are parsed and checked on a worker thread, not on the event
 #: loop: a 20 MB image takes tens of milliseconds, which would hold up every other client.
 HEAVY_BODY = 256 * 1024
-SERVICE_KEY = web.AppKey("omofake.service", FakeService)
-JOURNAL_KEY = web.AppKey("omofake.journal", Journal)
+SERVICE_KEY = web.AppKey("omofake.dialects.v1.service", FakeService)
+JOURNAL_KEY = web.AppKey("omofake.core.journal", Journal)
 MAX_BODY_KEY = web.AppKey("omofake.max_body", int)
 HEADER_TIMEOUT_KEY = web.AppKey("omofake.header_timeout", float)
 ROUTES: dict[str, Endpoint] = {
@@ -61,7 +62,7 @@ def create_app(
     """The application answering both endpoints; bodies above ``max_body`` bytes get a 413.
 
     ``None`` for a limit is its default (:data:`DEFAULT_MAX_BODY` and the timeouts next to it).
-    The header timeout takes effect when the app runs in :class:`omofake.connections.FakeAppRunner`.
+    The header timeout takes effect when the app runs in :class:`omofake.http.connections.FakeAppRunner`.
     """
     max_body = _limit("max_body", DEFAULT_MAX_BODY if max_body is None else max_body, int)
     idle = _limit("idle_timeout", DEFAULT_IDLE_TIMEOUT if idle_timeout is None else idle_timeout, float)
@@ -71,7 +72,7 @@ def create_app(
     app = web.Application(
         client_max_size=max_body,
         middlewares=[_generations, _json_errors],
-        # Bodies are inflated by omofake.bodies, under the limit; aiohttp's idle timeout.
+        # Bodies are inflated by omofake.http.bodies, under the limit; aiohttp's idle timeout.
         handler_args={"auto_decompress": False, "keepalive_timeout": idle},
     )
     app[SERVICE_KEY] = service

@@ -18,8 +18,8 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator, ValidationError, validators
 from referencing import Registry, Resource
 
-from omofake.fastcheck import Check, compile_schema
-from omofake.patterns import known_pattern
+from omofake.contract.fastcheck import Check, compile_schema
+from omofake.contract.patterns import known_pattern
 
 if sys.version_info >= (3, 11):
     from importlib.resources.abc import Traversable
@@ -40,7 +40,7 @@ def schema_dir() -> Traversable:
     packaged = files("omofake") / "schemas"
     if packaged.is_dir():
         return packaged
-    source = Path(__file__).resolve().parent.parent / "schemas"
+    source = Path(__file__).resolve().parents[2] / "schemas"
     if source.is_dir():
         return source
     raise FileNotFoundError(
@@ -101,7 +101,7 @@ def request_validator(endpoint: Endpoint) -> Draft202012Validator:
 
 @cache
 def request_check(endpoint: Endpoint) -> Check | None:
-    """The request schema compiled to a yes/no check (see :mod:`omofake.fastcheck`), if it compiles."""
+    """The request schema compiled to a yes/no check (see :mod:`.fastcheck`), if it compiles."""
     schema = load_schema(f"{endpoint}.request")
     return compile_schema(schema, registry().resolver(base_uri=schema["$id"]))
 

@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, overload
 
-from omofake.behaviour import check_bound
-from omofake.contract import Violation
+from omofake.contract.validation import Violation
+from omofake.core.behaviour import check_bound
 
 #: The most of a text token that logs and records show: enough to tell two tokens apart.
 TOKEN_PREFIX = 4

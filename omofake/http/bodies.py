@@ -1,7 +1,7 @@
 """Reading a request body: its Content-Encoding, and the size limit on the bytes it inflates to.
 
 aiohttp's own decompression is turned off for the fake (``auto_decompress=False`` in
-:func:`omofake.app.create_app`): it inflates a body whole, after its limit has been passed,
+:func:`omofake.http.app.create_app`): it inflates a body whole, after its limit has been passed,
 and answers a malformed one with a 500. Here the limit applies to the bytes as decompressed,
 inflating stops as soon as the body passes it, and a body that does not inflate is a
 :class:`BodyProblem` the HTTP layer answers in the API's error shape.
@@ -15,7 +15,7 @@ import zlib
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
-from omofake import messages
+from omofake.dialects.v1 import messages
 
 #: The Content-Encodings the fake inflates (HTTP's names, lower case).
 ENCODINGS = ("gzip", "x-gzip", "deflate")

@@ -1,6 +1,6 @@
 """What the API does with a request, apart from HTTP: checks, tokens, forced errors, jobs.
 
-The HTTP layer (:mod:`omofake.app`) parses bodies and sends answers; everything the API
+The HTTP layer (:mod:`omofake.http.app`) parses bodies and sends answers; everything the API
 decides is decided here, so it can be reused and tested without a socket.
 """
 
@@ -14,9 +14,16 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
-from omofake import messages
-from omofake.accounts import Accounts
-from omofake.behaviour import (
+from omofake.contract.registry import Endpoint
+from omofake.contract.validation import (
+    Violation,
+    job_id_as_int,
+    lenient_data,
+    reject_json_constant,
+    validate_request,
+)
+from omofake.core.accounts import Accounts
+from omofake.core.behaviour import (
     ACCOUNT_KNOBS,
     SERVER_KNOBS,
     Behaviour,
@@ -25,18 +32,11 @@ from omofake.behaviour import (
     UserCodeError,
     check_timing,
 )
-from omofake.catalogue import CATALOGUE
-from omofake.clock import Clock
-from omofake.contract import (
-    Violation,
-    job_id_as_int,
-    lenient_data,
-    reject_json_constant,
-    validate_request,
-)
-from omofake.jobs import JobStore, StaleRequest
-from omofake.pricing import SERVICES, money_text
-from omofake.registry import Endpoint
+from omofake.core.catalogue import CATALOGUE
+from omofake.core.clock import Clock
+from omofake.core.jobs import JobStore, StaleRequest
+from omofake.core.pricing import SERVICES, money_text
+from omofake.dialects.v1 import messages
 
 #: The generation of the service's state a request began in. The HTTP layer sets it for the
 #: request's task when the request arrives, so that one still in flight at a reset() is
@@ -118,7 +118,7 @@ class FakeService:
     # Settings
 
     def configure(self, **knobs: Any) -> None:
-        """Change behaviour; see :class:`omofake.behaviour.Knobs` for the keywords."""
+        """Change behaviour; see :class:`omofake.core.behaviour.Knobs` for the keywords."""
         job_type, times = knobs.pop("job_type", None), knobs.pop("times", None)
         server = {k: knobs.pop(k) for k in list(knobs) if k in SERVER_KNOBS}
         if server and (job_type is not None or times is not None):

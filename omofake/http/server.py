@@ -12,20 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web, web_app
 
-from omofake.app import create_app
-from omofake.behaviour import UserCodeError
-from omofake.clock import Clock
-from omofake.connections import FakeAppRunner
-from omofake.contract import ContractError, validate_response
-from omofake.jobs import Job
-from omofake.journal import Exchange, Exchanges, Journal, Recorder
-from omofake.registry import ENDPOINTS
-from omofake.service import FakeService
+from omofake.contract.registry import ENDPOINTS
+from omofake.contract.validation import ContractError, validate_response
+from omofake.core.behaviour import UserCodeError
+from omofake.core.clock import Clock
+from omofake.core.jobs import Job
+from omofake.core.journal import Exchange, Exchanges, Journal, Recorder
+from omofake.dialects.v1.service import FakeService
+from omofake.http.app import create_app
+from omofake.http.connections import FakeAppRunner
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
-    from omofake.behaviour import Knobs
+    from omofake.core.behaviour import Knobs
 
 #: Set (to anything but "0") to have every server check each answer it sends against the
 #: response schemas and answer 500 instead of a non-conforming body. omofake's own test suite

@@ -12,9 +12,9 @@ from typing import Any, Literal
 from faker import Generator
 from faker.providers import BaseProvider
 
-from omofake.behaviour import Behaviour, UserCodeError, check_bound
-from omofake.catalogue import CATALOGUE, JobType
-from omofake.clock import Clock, MonotonicClock
+from omofake.core.behaviour import Behaviour, UserCodeError, check_bound
+from omofake.core.catalogue import CATALOGUE, JobType
+from omofake.core.clock import Clock, MonotonicClock
 
 Status = Literal["running", "success", "fail"]
 

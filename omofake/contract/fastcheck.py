@@ -1,6 +1,6 @@
 """A fast yes/no check of a body against a schema file, for the common case of a valid request.
 
-jsonschema is the authority on what is wrong with a body: :mod:`omofake.contract` builds every
+jsonschema is the authority on what is wrong with a body: :mod:`omofake.contract.validation` builds every
 violation and message from its errors. But it spends most of a request's time finding that a
 valid body has nothing wrong (it makes a validator object per subschema and resolves each
 ``$ref`` anew). This module compiles the same schema file, once, into plain Python predicates
@@ -10,7 +10,7 @@ jsonschema and an invalid one still goes through it.
 Only the keywords the request schemas use are compiled, each with jsonschema's own semantics
 (its type checker, its ``x < minimum`` and ``len(x) < minLength`` tests, ``re.search`` for
 ``pattern``, ``==`` for text ``enum``/``const``; the base64 image patterns are checked by
-:mod:`omofake.patterns`, as the validators of :mod:`omofake.registry` check them). A schema
+:mod:`omofake.contract.patterns`, as the validators of :mod:`omofake.contract.registry` check them). A schema
 using any other validating keyword compiles to ``None``, and callers then use jsonschema for
 every body: an unknown keyword can cost speed, never correctness. ``tests/test_fastcheck.py``
 checks the two agree.
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft202012Validator
 from referencing.exceptions import Unresolvable
 
-from omofake.patterns import known_pattern
+from omofake.contract.patterns import known_pattern
 
 if TYPE_CHECKING:
     from referencing._core import Resolver  # not re-exported by referencing; only for the type

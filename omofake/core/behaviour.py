@@ -14,10 +14,10 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union
 
-from omofake.catalogue import CATALOGUE
+from omofake.core.catalogue import CATALOGUE
 
 if TYPE_CHECKING:
-    from omofake.jobs import Job
+    from omofake.core.jobs import Job
 
 #: Seconds, or a ``(min, max)`` range drawn from uniformly for each request.
 Latency = Union[float, tuple[float, float]]
@@ -80,7 +80,7 @@ class Behaviour:
 
 
 JOB_KNOBS = frozenset(f.name for f in fields(Behaviour))
-#: Knobs of the whole server; the money and timing ones are read by :class:`omofake.service.FakeService`.
+#: Knobs of the whole server; the money and timing ones are read by the service.
 ACCOUNT_KNOBS = frozenset({"balance", "prices", "balance_error", "timing", "speed"})
 SERVER_KNOBS = frozenset({"tokens", "seed", "strict"}) | ACCOUNT_KNOBS
 SCOPE_KNOBS = frozenset({"job_type", "times"})

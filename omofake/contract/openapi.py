@@ -18,9 +18,9 @@ from functools import cache
 from typing import Any
 
 from omofake import __version__
-from omofake.catalogue import CATALOGUE
-from omofake.pricing import SERVICES
-from omofake.registry import SCHEMA_NAMES, load_schema
+from omofake.contract.registry import SCHEMA_NAMES, load_schema
+from omofake.core.catalogue import CATALOGUE
+from omofake.core.pricing import SERVICES
 
 __all__ = ["DEFAULT_SERVER_URL", "component_name", "openapi_document"]
 

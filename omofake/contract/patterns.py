@@ -5,8 +5,8 @@ validator can apply it), but Python's ``re`` runs ``(?:[A-Za-z0-9+/]{4})*`` with
 frame per repetition: about 30 bytes of memory per character and seconds of CPU for a 19 MB
 image. :func:`known_pattern` recognises those exact patterns and returns a plain scan that gives
 the same answer as ``re.search(pattern, text) is not None`` (Python's ``$`` included, which also
-matches before one final newline); both :mod:`omofake.fastcheck` and the jsonschema validators
-of :mod:`omofake.registry` use it. Any other pattern is left to ``re``.
+matches before one final newline); both :mod:`omofake.contract.fastcheck` and the jsonschema validators
+of :mod:`omofake.contract.registry` use it. Any other pattern is left to ``re``.
 """
 
 from __future__ import annotations

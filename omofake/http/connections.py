@@ -26,8 +26,8 @@ from aiohttp.http_parser import RawRequestMessage
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from aiohttp.web_request import BaseRequest
 
-from omofake import messages
-from omofake.app import HEADER_TIMEOUT_KEY
+from omofake.dialects.v1 import messages
+from omofake.http.app import HEADER_TIMEOUT_KEY
 
 log = logging.getLogger("omofake")
 
@@ -109,7 +109,7 @@ class FakeConnection(RequestHandler):
 
         aiohttp queues its refusal to be answered after the request whose body it was reading,
         and leaves that body unfinished: the request would wait for the rest until the client
-        gave up. Its reader now gets the error and answers it (see omofake.bodies).
+        gave up. Its reader now gets the error and answers it (see omofake.http.bodies).
         """
         if not self._messages or isinstance(self._messages[-1][0], RawRequestMessage):
             return

@@ -1,0 +1,1 @@
+"""The v1 dialect (``/api/...``): request checking and mapping, answer rendering, its error catalogue."""
