@@ -26,7 +26,7 @@ from typing import IO, Any
 from omofake import __version__
 from omofake.contract.exchanges import FORMATS, Report, TextReport, report_for, validate_paths
 from omofake.contract.openapi import DEFAULT_SERVER_URL, openapi_document
-from omofake.contract.registry import SCHEMA_NAMES, load_schema, schema_dir
+from omofake.contract.registry import SCHEMA_NAMES, load_schema, schema_path
 from omofake.core.accounts import check_prices
 from omofake.core.journal import Exchange, hide_token, json_type, mask_token
 from omofake.core.pricing import money
@@ -426,9 +426,8 @@ def add_schemas(commands: Subparsers) -> None:
 
 
 def run_schemas(args: argparse.Namespace) -> int:
-    folder = schema_dir()
     if args.out is None:
-        rows = [(name, str(load_schema(name)["$id"]), str(folder / f"{name}.json")) for name in SCHEMA_NAMES]
+        rows = [(name, str(load_schema(name)["$id"]), str(schema_path(name))) for name in SCHEMA_NAMES]
         name_width, id_width = (max(len(row[i]) for row in rows) for i in (0, 1))
         for name, schema_id, path in rows:
             print(f"{name:<{name_width}}  {schema_id:<{id_width}}  {path}")
@@ -438,7 +437,8 @@ def run_schemas(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         for name in SCHEMA_NAMES:
             target = out / f"{name}.json"
-            target.write_bytes((folder / f"{name}.json").read_bytes())
+            target.parent.mkdir(exist_ok=True)  # a prefixed name ("v2/...") is a subfolder
+            target.write_bytes(schema_path(name).read_bytes())
             print(target)
     except OSError as exc:
         raise CliError(f"cannot write the schemas to {args.out}: {exc.strerror or exc}") from None

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS = sorted(p.name for p in (ROOT / "schemas").glob("*.json"))
+SCHEMAS = sorted(p.relative_to(ROOT / "schemas").as_posix() for p in (ROOT / "schemas").rglob("*.json"))
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_contains_the_schemas_and_the_type_marker(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
-    assert sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("omofake/schemas/")) == SCHEMAS
+    packaged_names = [n.removeprefix("omofake/schemas/") for n in names if n.startswith("omofake/schemas/")]
+    assert sorted(packaged_names) == SCHEMAS
+    assert "v1/createJob.request.json" in SCHEMAS
     assert "omofake/py.typed" in names
     for name in SCHEMAS:
         packaged = json.loads(zipfile.ZipFile(wheel).read(f"omofake/schemas/{name}"))

@@ -573,13 +573,17 @@ def test_schemas_out_writes_copies_other_validators_can_use(
     out = tmp_path / "vendored" / "omocaptcha"
     assert main(["schemas", "--out", str(out)]) == 0
     written = capsys.readouterr().out.splitlines()
-    assert sorted(Path(p).name for p in written) == sorted(p.name for p in out.iterdir())
-    from omofake.contract.registry import schema_dir
+    copies = sorted(out.rglob("*.json"))
+    assert sorted(Path(p) for p in written) == copies
+    from omofake.contract.registry import schema_path
 
-    for path in out.iterdir():
-        assert path.read_bytes() == (schema_dir() / path.name).read_bytes()
+    for path in copies:
+        name = path.relative_to(out).as_posix().removesuffix(".json")
+        assert path.read_bytes() == schema_path(name).read_bytes()
+    # v1's names carry no folder: the copies sit where they did before dialects had folders.
+    assert (out / "createJob.request.json").is_file()
     # As another project would: load the copies, refer to one type's answers by $id.
-    schemas = [json.loads(p.read_text("utf-8")) for p in out.iterdir()]
+    schemas = [json.loads(p.read_text("utf-8")) for p in copies]
     registry: Registry[Any] = Registry().with_resources(
         (s["$id"], Resource.from_contents(s)) for s in schemas
     )

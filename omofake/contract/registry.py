@@ -2,7 +2,10 @@
 
 The files are the single source of truth: in a wheel they are packaged as ``omofake/schemas/``;
 in a source checkout (or an editable install) they are read from ``schemas/`` at the top of the
-repository.
+repository. Each dialect has its folder there (``schemas/v1/``, ``schemas/v2/``, ...), found by
+looking: a new dialect's schemas need no edit here. A schema's name is its file's stem, prefixed by
+its folder (``"v2/createTask.request"``), except in the first dialect's folder, whose names
+(``"createJob.request"``) predate the folders and stay as users know them.
 """
 
 from __future__ import annotations
@@ -30,9 +33,8 @@ Endpoint = Literal["createJob", "getJobResult", "getBalance", "getService"]
 Direction = Literal["request", "response"]
 
 ENDPOINTS: tuple[Endpoint, ...] = ("createJob", "getJobResult", "getBalance", "getService")
-SCHEMA_NAMES: tuple[str, ...] = tuple(
-    f"{endpoint}.{direction}" for endpoint in ENDPOINTS for direction in ("request", "response")
-)
+#: The folder whose schema names carry no prefix: v1's, named before there were folders.
+UNPREFIXED_FOLDER = "v1"
 
 
 def schema_dir() -> Traversable:
@@ -49,12 +51,34 @@ def schema_dir() -> Traversable:
     )
 
 
+def _discover() -> dict[str, Traversable]:
+    """Every schema file of every dialect folder, by name; v1's in its endpoints' order first."""
+    found: dict[str, Traversable] = {}
+    for folder in sorted((f for f in schema_dir().iterdir() if f.is_dir()), key=lambda f: f.name):
+        prefix = "" if folder.name == UNPREFIXED_FOLDER else f"{folder.name}/"
+        for file in sorted(folder.iterdir(), key=lambda f: f.name):
+            if file.name.endswith(".json"):
+                found[prefix + file.name.removesuffix(".json")] = file
+    order = {f"{e}.{d}": i for i, e in enumerate(ENDPOINTS) for d in ("request", "response")}
+    return dict(sorted(found.items(), key=lambda item: (item[0] not in order, order.get(item[0], 0))))
+
+
+_FILES = _discover()
+#: Every schema's name, e.g. ``"createJob.request"``, ``"v2/createTask.request"``.
+SCHEMA_NAMES: tuple[str, ...] = tuple(_FILES)
+
+
+def schema_path(name: str) -> Traversable:
+    """The file of one schema, by name."""
+    if name not in _FILES:
+        raise KeyError(f"no schema named {name!r}; known: {', '.join(SCHEMA_NAMES)}")
+    return _FILES[name]
+
+
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """One schema file by name, e.g. ``"createJob.request"``."""
-    if name not in SCHEMA_NAMES:
-        raise KeyError(f"no schema named {name!r}; known: {', '.join(SCHEMA_NAMES)}")
-    with (schema_dir() / f"{name}.json").open("rb") as fh:
+    with schema_path(name).open("rb") as fh:
         schema: dict[str, Any] = json.load(fh)
     return schema
 
