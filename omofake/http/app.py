@@ -16,8 +16,9 @@ from omofake.contract.openapi import openapi_document
 from omofake.contract.registry import Endpoint
 from omofake.contract.validation import Violation, reject_json_constant
 from omofake.core.journal import Exchange, Journal, now_utc
+from omofake.core.state import REQUEST_GENERATION
 from omofake.dialects.v1 import messages
-from omofake.dialects.v1.service import REQUEST_GENERATION, Answer, FakeService, api_error, parse_body
+from omofake.dialects.v1.service import Answer, FakeService, api_error, parse_body
 from omofake.http import jsonbody
 from omofake.http.bodies import BodyProblem, read_body
 

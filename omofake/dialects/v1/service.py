@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-import threading
-from collections.abc import Collection, Mapping
-from contextvars import ContextVar
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,27 +22,16 @@ from omofake.contract.validation import (
 )
 from omofake.core.accounts import Accounts
 from omofake.core.behaviour import (
-    ACCOUNT_KNOBS,
-    SERVER_KNOBS,
     Behaviour,
     BehaviourTable,
     Latency,
     UserCodeError,
-    check_timing,
 )
 from omofake.core.catalogue import CATALOGUE
-from omofake.core.clock import Clock
 from omofake.core.jobs import JobStore, StaleRequest
 from omofake.core.pricing import SERVICES, money_text
+from omofake.core.state import REQUEST_GENERATION, FakeState
 from omofake.dialects.v1 import messages
-
-#: The generation of the service's state a request began in. The HTTP layer sets it for the
-#: request's task when the request arrives, so that one still in flight at a reset() is
-#: refused rather than let into the state of the test that follows. Unset: no check.
-REQUEST_GENERATION: ContextVar[int | None] = ContextVar("omofake_request_generation", default=None)
-
-#: How many failures of user code a service keeps (a test sees the first ones; the rest repeat).
-MAX_USER_ERRORS = 100
 
 
 @dataclass(frozen=True)
@@ -82,87 +69,50 @@ def _pick_delay(latency: Latency) -> float:
 
 
 class FakeService:
-    """The fake OMOcaptcha API: its settings, its jobs and how it answers the two endpoints."""
+    """The v1 dialect over the core: how it checks and answers its four endpoints.
 
-    def __init__(
-        self,
-        *,
-        seed: int | None = None,
-        strict: bool = False,
-        tokens: Collection[str] | None = None,
-        clock: Clock | None = None,
-        max_jobs: int | None = None,
-        **knobs: Any,
-    ) -> None:
-        self._base = {"seed": seed, "strict": strict, "tokens": tokens, **knobs}
-        self.behaviours = BehaviourTable()
-        self.store = JobStore(seed, clock, max_jobs=max_jobs)
-        self.strict = strict
-        self.tokens: frozenset[str] | None = None
-        #: What user-supplied code (``result=`` functions) got wrong, oldest first.
-        self.user_errors: list[UserCodeError] = []
-        # Held while a reset runs and while a request checks its generation and takes its
-        # scripted behaviour, so a request from before a reset cannot use up the next test's
-        # ``times=N`` scripts. Never held while user code runs.
-        self._lock = threading.Lock()
-        self.accounts = Accounts()
-        self.balance_error = messages.BALANCE_NOT_ENOUGH
-        self.timing, self.speed = check_timing(None, None)
-        self.reset()
+    It keeps no state of its own: that is :attr:`state` (a :class:`FakeState`), which other
+    dialects can share. Without one, it makes one from the keywords.
+    """
+
+    def __init__(self, *, state: FakeState | None = None, **settings: Any) -> None:
+        self.state = FakeState(**settings) if state is None else state
+
+    @property
+    def store(self) -> JobStore:
+        return self.state.store
+
+    @property
+    def behaviours(self) -> BehaviourTable:
+        return self.state.behaviours
+
+    @property
+    def accounts(self) -> Accounts:
+        return self.state.accounts
+
+    @property
+    def strict(self) -> bool:
+        return self.state.strict
+
+    @property
+    def user_errors(self) -> list[UserCodeError]:
+        return self.state.user_errors
 
     @property
     def generation(self) -> int:
         """Changes with every :meth:`reset`."""
-        return self.store.generation
-
-    # Settings
+        return self.state.generation
 
     def configure(self, **knobs: Any) -> None:
         """Change behaviour; see :class:`omofake.core.behaviour.Knobs` for the keywords."""
-        job_type, times = knobs.pop("job_type", None), knobs.pop("times", None)
-        server = {k: knobs.pop(k) for k in list(knobs) if k in SERVER_KNOBS}
-        if server and (job_type is not None or times is not None):
-            raise ValueError(f"{', '.join(server)} apply to the whole server, not to a job_type or times")
-        self.behaviours.set(knobs, job_type=job_type, times=times)
-        if "strict" in server:
-            self.strict = bool(server["strict"])
-        if "tokens" in server:
-            self.tokens = _check_tokens(server["tokens"])
-        if "seed" in server:
-            self.store.reseed(server["seed"])
-        self._configure_accounts(server)
-
-    def _configure_accounts(self, server: Mapping[str, Any]) -> None:
-        if "balance" in server:
-            self.accounts.set_balance(server["balance"])
-        if "prices" in server:
-            self.accounts.set_prices(server["prices"])
-        if "balance_error" in server:
-            error = server["balance_error"]
-            if error is not None and (not isinstance(error, str) or not error):
-                raise ValueError(f"balance_error must be a non-empty message, not {error!r}")
-            self.balance_error = error or messages.BALANCE_NOT_ENOUGH
-        if "timing" in server or "speed" in server:
-            self.timing, self.speed = check_timing(
-                server.get("timing", self.timing), server.get("speed", self.speed)
-            )
+        self.state.configure(**knobs)
 
     def reset(self) -> None:
-        """Forget jobs, configuration and user errors: back to the settings the service was
-        made with. Requests that began before are stale from now on."""
-        with self._lock:
-            self.store.reset(self._base["seed"])
-            self.behaviours.clear()
-            self.user_errors = []
-            self.strict, self.tokens = False, None
-            self.accounts.reset()
-            server = {k: self._base.get(k) for k in ("strict", "tokens", *sorted(ACCOUNT_KNOBS))}
-            job = {k: v for k, v in self._base.items() if k not in SERVER_KNOBS}
-            self.configure(**server)
-            self.configure(**job)
+        """Forget jobs, configuration and user errors (see :meth:`FakeState.reset`)."""
+        self.state.reset()
 
     def accepts(self, token: str) -> bool:
-        return bool(token) if self.tokens is None else token in self.tokens
+        return self.state.accepts(token)
 
     # Endpoints
 
@@ -173,7 +123,7 @@ class FakeService:
         data = body["data"]
         type_id = data["type_job_id"]
         generation = REQUEST_GENERATION.get()
-        with self._lock:
+        with self.state.lock:
             if generation is not None and generation != self.generation:
                 return _stale(found)
             behaviour = self.behaviours.for_new_job(type_id)
@@ -181,10 +131,15 @@ class FakeService:
             if behaviour.create_error is not None:
                 return api_error(behaviour.create_error, delay=delay, violations=found, type_job_id=type_id)
             if not self.accounts.charge(body["api_token"], type_id):
-                return api_error(self.balance_error, delay=delay, violations=found, type_job_id=type_id)
+                return api_error(
+                    self.state.balance_error or messages.BALANCE_NOT_ENOUGH,
+                    delay=delay,
+                    violations=found,
+                    type_job_id=type_id,
+                )
         service = SERVICES.get(type_id)
-        if self.timing == "realistic" and service is not None and behaviour.solve_after == 0:
-            behaviour = replace(behaviour, solve_after=service.avg_seconds / self.speed)
+        if self.state.timing == "realistic" and service is not None and behaviour.solve_after == 0:
+            behaviour = replace(behaviour, solve_after=service.avg_seconds / self.state.speed)
         image = data.get("image_base64")
         try:
             job = self.store.create(
@@ -198,7 +153,7 @@ class FakeService:
         except StaleRequest:
             return _stale(found)
         except UserCodeError as exc:
-            self._report(exc, generation)
+            self.state.report(exc, generation)
             return api_error(
                 messages.USER_CODE_ERROR.format(detail=exc.message),
                 status=500,
@@ -239,13 +194,6 @@ class FakeService:
         except StaleRequest:
             return _stale(found)
         return Answer(job.answer(), delay=delay, violations=found, job_id=job_id, type_job_id=job.type_job_id)
-
-    def _report(self, error: UserCodeError, generation: int | None) -> None:
-        with self._lock:
-            if (generation is None or generation == self.generation) and len(
-                self.user_errors
-            ) < MAX_USER_ERRORS:
-                self.user_errors.append(error)
 
     def get_balance(self, body: Any) -> Answer:
         found, body, problem = self._check("getBalance", body)
@@ -336,13 +284,3 @@ def _documented_form(body: Any, *, numbers: bool = True) -> Any:
     if isinstance(job_id, str) and (number := job_id_as_int(job_id)) is not None:
         return {**body, "job_id": number}
     return body
-
-
-def _check_tokens(tokens: Any) -> frozenset[str] | None:
-    if tokens is None:
-        return None
-    if isinstance(tokens, str) or not all(isinstance(t, str) and t for t in tokens):
-        raise ValueError(
-            f"tokens must be a collection of non-empty strings, such as ['test-token'], not {tokens!r}"
-        )
-    return frozenset(tokens)

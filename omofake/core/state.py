@@ -1,0 +1,132 @@
+"""The one job core's state, shared by every dialect: settings, knobs, jobs, balances.
+
+Nothing here knows a dialect's field names or messages; :mod:`omofake.dialects` maps requests
+onto it and renders what it decides.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from omofake.core.accounts import Accounts
+from omofake.core.behaviour import ACCOUNT_KNOBS, SERVER_KNOBS, BehaviourTable, UserCodeError, check_timing
+from omofake.core.clock import Clock
+from omofake.core.jobs import JobStore
+
+#: The generation of the state a request began in. The HTTP layer sets it for the
+#: request's task when the request arrives, so that one still in flight at a reset() is
+#: refused rather than let into the state of the test that follows. Unset: no check.
+REQUEST_GENERATION: ContextVar[int | None] = ContextVar("omofake_request_generation", default=None)
+
+#: How many failures of user code the state keeps (a test sees the first ones; the rest repeat).
+MAX_USER_ERRORS = 100
+
+
+class FakeState:
+    """The state every dialect shares: settings, knobs, jobs, balances, the errors of user code.
+
+    A dialect (:mod:`omofake.dialects`) checks a request and renders the answer; what it
+    decides with (which behaviour, whether to charge, which job) lives here, once for all.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        strict: bool = False,
+        tokens: Collection[str] | None = None,
+        clock: Clock | None = None,
+        max_jobs: int | None = None,
+        **knobs: Any,
+    ) -> None:
+        self._base = {"seed": seed, "strict": strict, "tokens": tokens, **knobs}
+        self.behaviours = BehaviourTable()
+        self.store = JobStore(seed, clock, max_jobs=max_jobs)
+        self.strict = strict
+        self.tokens: frozenset[str] | None = None
+        #: What user-supplied code (``result=`` functions) got wrong, oldest first.
+        self.user_errors: list[UserCodeError] = []
+        #: Held while a reset runs and while a request checks its generation and takes its
+        #: scripted behaviour, so a request from before a reset cannot use up the next test's
+        #: ``times=N`` scripts. Never held while user code runs.
+        self.lock = threading.Lock()
+        self.accounts = Accounts()
+        #: The message for a refused charge; ``None``: the dialect's own.
+        self.balance_error: str | None = None
+        self.timing, self.speed = check_timing(None, None)
+        self.reset()
+
+    @property
+    def generation(self) -> int:
+        """Changes with every :meth:`reset`."""
+        return self.store.generation
+
+    # Settings
+
+    def configure(self, **knobs: Any) -> None:
+        """Change behaviour; see :class:`omofake.core.behaviour.Knobs` for the keywords."""
+        job_type, times = knobs.pop("job_type", None), knobs.pop("times", None)
+        server = {k: knobs.pop(k) for k in list(knobs) if k in SERVER_KNOBS}
+        if server and (job_type is not None or times is not None):
+            raise ValueError(f"{', '.join(server)} apply to the whole server, not to a job_type or times")
+        self.behaviours.set(knobs, job_type=job_type, times=times)
+        if "strict" in server:
+            self.strict = bool(server["strict"])
+        if "tokens" in server:
+            self.tokens = _check_tokens(server["tokens"])
+        if "seed" in server:
+            self.store.reseed(server["seed"])
+        self._configure_accounts(server)
+
+    def _configure_accounts(self, server: Mapping[str, Any]) -> None:
+        if "balance" in server:
+            self.accounts.set_balance(server["balance"])
+        if "prices" in server:
+            self.accounts.set_prices(server["prices"])
+        if "balance_error" in server:
+            error = server["balance_error"]
+            if error is not None and (not isinstance(error, str) or not error):
+                raise ValueError(f"balance_error must be a non-empty message, not {error!r}")
+            self.balance_error = error or None
+        if "timing" in server or "speed" in server:
+            self.timing, self.speed = check_timing(
+                server.get("timing", self.timing), server.get("speed", self.speed)
+            )
+
+    def reset(self) -> None:
+        """Forget jobs, configuration and user errors: back to the settings the service was
+        made with. Requests that began before are stale from now on."""
+        with self.lock:
+            self.store.reset(self._base["seed"])
+            self.behaviours.clear()
+            self.user_errors = []
+            self.strict, self.tokens = False, None
+            self.accounts.reset()
+            server = {k: self._base.get(k) for k in ("strict", "tokens", *sorted(ACCOUNT_KNOBS))}
+            job = {k: v for k, v in self._base.items() if k not in SERVER_KNOBS}
+            self.configure(**server)
+            self.configure(**job)
+
+    def accepts(self, token: str) -> bool:
+        return bool(token) if self.tokens is None else token in self.tokens
+
+    def report(self, error: UserCodeError, generation: int | None) -> None:
+        """Keep a failure of user code, unless the request is from before a reset."""
+        with self.lock:
+            if (generation is None or generation == self.generation) and len(
+                self.user_errors
+            ) < MAX_USER_ERRORS:
+                self.user_errors.append(error)
+
+
+def _check_tokens(tokens: Any) -> frozenset[str] | None:
+    if tokens is None:
+        return None
+    if isinstance(tokens, str) or not all(isinstance(t, str) and t for t in tokens):
+        raise ValueError(
+            f"tokens must be a collection of non-empty strings, such as ['test-token'], not {tokens!r}"
+        )
+    return frozenset(tokens)
