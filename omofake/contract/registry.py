@@ -51,10 +51,10 @@ def schema_dir() -> Traversable:
     )
 
 
-def _discover() -> dict[str, Traversable]:
+def _discover(root: Traversable) -> dict[str, Traversable]:
     """Every schema file of every dialect folder, by name; v1's in its endpoints' order first."""
     found: dict[str, Traversable] = {}
-    for folder in sorted((f for f in schema_dir().iterdir() if f.is_dir()), key=lambda f: f.name):
+    for folder in sorted((f for f in root.iterdir() if f.is_dir()), key=lambda f: f.name):
         prefix = "" if folder.name == UNPREFIXED_FOLDER else f"{folder.name}/"
         for file in sorted(folder.iterdir(), key=lambda f: f.name):
             if file.name.endswith(".json"):
@@ -63,7 +63,7 @@ def _discover() -> dict[str, Traversable]:
     return dict(sorted(found.items(), key=lambda item: (item[0] not in order, order.get(item[0], 0))))
 
 
-_FILES = _discover()
+_FILES = _discover(schema_dir())
 #: Every schema's name, e.g. ``"createJob.request"``, ``"v2/createTask.request"``.
 SCHEMA_NAMES: tuple[str, ...] = tuple(_FILES)
 

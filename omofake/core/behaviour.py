@@ -178,11 +178,24 @@ def job_knobs(knobs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v if v is None else _CHECKS[k](k, v) for k, v in out.items()}
 
 
+#: Other names of job types, registered by dialects: name -> the core's key for the captcha.
+#: The key is the v1 type id where the captcha has one ("23"), so that ``job_type=23`` and
+#: another dialect's name for the same captcha (a v2 task class) scope the same knobs.
+_JOB_TYPE_NAMES: dict[str, str] = {}
+
+
+def register_job_type(name: str, key: str | None = None) -> None:
+    """Let ``job_type=name`` scope knobs: as the captcha ``key`` (a v1 id), or as its own key."""
+    _JOB_TYPE_NAMES[name] = name if key is None else key
+
+
 def job_type_key(job_type: int | str) -> str:
+    """The core's key for a job type named by any dialect (``23``, ``"23"``, a registered name)."""
     key = str(job_type)
-    if isinstance(job_type, bool) or key not in CATALOGUE:
-        raise ValueError(f"job_type must be one of {', '.join(CATALOGUE)}, not {job_type!r}")
-    return key
+    if isinstance(job_type, bool) or (key not in CATALOGUE and key not in _JOB_TYPE_NAMES):
+        known = ", ".join([*CATALOGUE, *(n for n in _JOB_TYPE_NAMES if n not in CATALOGUE)])
+        raise ValueError(f"job_type must be one of {known}, not {job_type!r}")
+    return _JOB_TYPE_NAMES.get(key, key)
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""The HTTP face of the fake: an aiohttp application over a :class:`FakeService`."""
+"""The HTTP face of the fake: an aiohttp application over the dialects (:mod:`omofake.dialects`).
+
+It knows no path of its own but :data:`OPENAPI_PATH`: each dialect lists its routes.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +10,16 @@ import contextvars
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from omofake.contract.openapi import openapi_document
-from omofake.contract.registry import Endpoint
 from omofake.contract.validation import Violation, reject_json_constant
 from omofake.core.journal import Exchange, Journal, now_utc
 from omofake.core.state import REQUEST_GENERATION
-from omofake.dialects.v1 import messages
-from omofake.dialects.v1.service import Answer, FakeService, api_error, parse_body
+from omofake.dialects.base import Answer, Dialect
 from omofake.http import jsonbody
 from omofake.http.bodies import BodyProblem, read_body
 
@@ -33,19 +34,11 @@ DEFAULT_HEADER_TIMEOUT = 10.0
 #: Bodies larger than this (bytes) are parsed and checked on a worker thread, not on the event
 #: loop: a 20 MB image takes tens of milliseconds, which would hold up every other client.
 HEAVY_BODY = 256 * 1024
-SERVICE_KEY = web.AppKey("omofake.dialects.v1.service", FakeService)
+#: The dialects served; the first answers what reaches none of them (an unknown path).
+DIALECTS_KEY = web.AppKey("omofake.dialects", tuple[Dialect, ...])
 JOURNAL_KEY = web.AppKey("omofake.core.journal", Journal)
 MAX_BODY_KEY = web.AppKey("omofake.max_body", int)
 HEADER_TIMEOUT_KEY = web.AppKey("omofake.header_timeout", float)
-ROUTES: dict[str, Endpoint] = {
-    "/api/createJob": "createJob",
-    "/api/getJobResult": "getJobResult",
-    "/api/getBalance": "getBalance",
-    "/api/getService": "getService",
-}
-#: Endpoints also answered as GET, their fields in the query string: the getService page's
-#: sample says GET while its heading says POST (and clients send both).
-GET_ROUTES = frozenset({"getService"})
 #: Where the running server serves its OpenAPI document (built from the schema files).
 OPENAPI_PATH = "/openapi.json"
 
@@ -53,14 +46,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_app(
-    service: FakeService,
+    dialects: Dialect | Sequence[Dialect],
     journal: Journal,
     *,
     max_body: int | None = None,
     idle_timeout: float | None = None,
     header_timeout: float | None = None,
 ) -> web.Application:
-    """The application answering both endpoints; bodies above ``max_body`` bytes get a 413.
+    """The application answering every route of the dialects; bodies above ``max_body`` get a 413.
 
     ``None`` for a limit is its default (:data:`DEFAULT_MAX_BODY` and the timeouts next to it).
     The header timeout takes effect when the app runs in :class:`omofake.http.connections.FakeAppRunner`.
@@ -76,14 +69,20 @@ def create_app(
         # Bodies are inflated by omofake.http.bodies, under the limit; aiohttp's idle timeout.
         handler_args={"auto_decompress": False, "keepalive_timeout": idle},
     )
-    app[SERVICE_KEY] = service
+    served = (dialects,) if not isinstance(dialects, Sequence) else tuple(dialects)
+    if not served:
+        raise ValueError("create_app needs at least one dialect")
+    app[DIALECTS_KEY] = served
     app[JOURNAL_KEY] = journal
     app[MAX_BODY_KEY] = max_body
     app[HEADER_TIMEOUT_KEY] = head
-    for path, endpoint in ROUTES.items():
-        app.router.add_post(path, _endpoint_handler(endpoint))
-        if endpoint in GET_ROUTES:
-            app.router.add_get(path, _endpoint_handler(endpoint), allow_head=False)
+    for dialect in served:
+        for route in dialect.routes:
+            handler = _endpoint_handler(dialect, route.endpoint)
+            if route.method == "GET":
+                app.router.add_get(route.path, handler, allow_head=False)
+            else:
+                app.router.add_post(route.path, handler)
     # Every method, so that a POST gets "use GET" rather than the middleware's "use POST".
     app.router.add_route("*", OPENAPI_PATH, _openapi_json)
     return app
@@ -96,7 +95,8 @@ async def _openapi_json(request: web.Request) -> web.StreamResponse:
     with ``--record`` must hold only those (a tool such as schemathesis fetches it first).
     """
     if request.method not in ("GET", "HEAD"):
-        message = messages.METHOD_NOT_ALLOWED.format(method=request.method, path=request.path, allowed="GET")
+        catalogue = _dialect_for(request).messages
+        message = catalogue.METHOD_NOT_ALLOWED.format(method=request.method, path=request.path, allowed="GET")
         return _unrouted(request, message, 405, f"GET {OPENAPI_PATH}", {"Allow": "GET, HEAD"})
     return web.json_response(openapi_document(f"{request.scheme}://{request.host}"))
 
@@ -111,20 +111,21 @@ def _limit(name: str, value: float, kind: type[float]) -> Any:
     return kind(value)
 
 
-def _endpoint_handler(endpoint: Endpoint) -> Handler:
+def _endpoint_handler(service: Dialect, endpoint: str) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
-        service = request.app[SERVICE_KEY]
         if request.method == "GET":
             # The query as the body: the first value of each parameter.
             query = {key: request.query[key] for key in request.query}
-            return await _answer_after_delay(request, endpoint, query, service.answer(endpoint, query))
+            return await _answer_after_delay(
+                request, service, endpoint, query, service.answer(endpoint, query)
+            )
         try:
             raw = await read_body(request, request.app[MAX_BODY_KEY])
         except BodyProblem as problem:
             # A body the fake cannot read breaks the contract; one over the fake's own limit does not.
             violations = () if problem.status == 413 else (_unreadable(endpoint, problem),)
-            answer = api_error(problem.message, status=problem.status, violations=violations)
-            response = _send(request, endpoint, None, answer)
+            answer = service.error(problem.message, status=problem.status, violations=violations)
+            response = _send(request, service, endpoint, None, answer)
             response.force_close()  # whatever is left of such a body is not worth a keep-alive
             return response
         if len(raw) > HEAVY_BODY:
@@ -134,37 +135,37 @@ def _endpoint_handler(endpoint: Endpoint) -> Handler:
             body, answer = await loop.run_in_executor(None, decide, _decide, service, endpoint, raw)
         else:
             body, answer = _decide(service, endpoint, raw)
-        return await _answer_after_delay(request, endpoint, body, answer)
+        return await _answer_after_delay(request, service, endpoint, body, answer)
 
     handle.__name__ = endpoint
     return handle
 
 
 async def _answer_after_delay(
-    request: web.Request, endpoint: Endpoint, body: Any, answer: Answer
+    request: web.Request, service: Dialect, endpoint: str, body: Any, answer: Answer
 ) -> web.Response:
     if answer.delay > 0:
         await asyncio.sleep(answer.delay)
-    return _send(request, endpoint, body, answer)
+    return _send(request, service, endpoint, body, answer)
 
 
-def _unreadable(endpoint: Endpoint, problem: BodyProblem) -> Violation:
+def _unreadable(endpoint: str, problem: BodyProblem) -> Violation:
     expected = "a JSON body, uncompressed or in gzip or deflate"
     return Violation(endpoint, "request", "$", expected, problem.found, "body", problem.message)
 
 
-def _parse(raw: bytes, endpoint: Endpoint) -> tuple[Any, Violation | None]:
+def _parse(service: Dialect, raw: bytes, endpoint: str) -> tuple[Any, Violation | None]:
     if len(raw) > HEAVY_BODY:
         try:  # a slice at a time, so that the loop's thread gets the GIL meanwhile
             return jsonbody.loads(raw, reject_json_constant), None
         except (ValueError, RecursionError):
-            pass  # parse_body says what is wrong, in the usual words
-    return parse_body(raw, endpoint)
+            pass  # the dialect says what is wrong, in the usual words
+    return service.parse(raw, endpoint)
 
 
-def _decide(service: FakeService, endpoint: Endpoint, raw: bytes) -> tuple[Any, Answer]:
-    """The parsed body and the service's answer to it (thread-safe: the service locks its state)."""
-    body, not_json = _parse(raw, endpoint)
+def _decide(service: Dialect, endpoint: str, raw: bytes) -> tuple[Any, Answer]:
+    """The parsed body and the dialect's answer to it (thread-safe: the core locks its state)."""
+    body, not_json = _parse(service, raw, endpoint)
     if not_json is not None:
         return body, service.refuse(endpoint, not_json.message, violations=(not_json,))
     return body, service.answer(endpoint, body)
@@ -172,16 +173,13 @@ def _decide(service: FakeService, endpoint: Endpoint, raw: bytes) -> tuple[Any, 
 
 def _send(
     request: web.Request,
+    service: Dialect,
     endpoint: str | None,
     body: Any,
     answer: Answer,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
-    sent = answer.body
-    if not request.app[SERVICE_KEY].strict and "error" in sent:
-        # What real servers send beyond the docs, on every answer: success, the opposite of
-        # error. The one place it is added; strict mode sends the documented shapes only.
-        sent = {**sent, "success": sent["error"] is not True}
+    sent = service.render(answer.body)
     # Journaled only if the journal was not cleared since the request arrived (a test's reset).
     request.app[JOURNAL_KEY].add(
         Exchange(
@@ -215,7 +213,7 @@ async def _generations(request: web.Request, handler: Handler) -> web.StreamResp
     """Stamp the request with the state it arrived in: after a reset() (the next test) it may
     touch neither the jobs nor the journal, however long its latency or its body takes."""
     request[_JOURNAL_GENERATION] = request.app[JOURNAL_KEY].generation
-    token = REQUEST_GENERATION.set(request.app[SERVICE_KEY].generation)
+    token = REQUEST_GENERATION.set(request.app[DIALECTS_KEY][0].state.generation)
     try:
         return await handler(request)
     finally:
@@ -225,6 +223,7 @@ async def _generations(request: web.Request, handler: Handler) -> web.StreamResp
 @web.middleware
 async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer what never reaches an endpoint in the API's own error shape, keeping the status."""
+    messages = _dialect_for(request).messages
     try:
         return await handler(request)
     except web.HTTPMethodNotAllowed as exc:
@@ -235,9 +234,8 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return _unrouted(request, message, exc.status, allowed, {"Allow": allowed})
     except web.HTTPNotFound as exc:
         message = messages.NOT_FOUND.format(method=request.method, path=request.path)
-        return _unrouted(
-            request, message, exc.status, "POST /api/createJob, getJobResult, getBalance or getService"
-        )
+        expected = "; ".join(d.routes_summary for d in request.app[DIALECTS_KEY])
+        return _unrouted(request, message, exc.status, expected)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -260,4 +258,15 @@ def _unrouted(
     violation = Violation(
         request.path, "request", "$", expected, f"{request.method} {request.path}", "endpoint", message
     )
-    return _send(request, None, None, api_error(message, status=status, violations=(violation,)), headers)
+    dialect = _dialect_for(request)
+    answer = dialect.error(message, status=status, violations=(violation,))
+    return _send(request, dialect, None, None, answer, headers)
+
+
+def _dialect_for(request: web.Request) -> Dialect:
+    """The dialect whose paths the request's path is among (``/api/...``), else the first."""
+    dialects = request.app[DIALECTS_KEY]
+    for dialect in dialects:
+        if any(request.path.startswith(route.path.rpartition("/")[0] + "/") for route in dialect.routes):
+            return dialect
+    return dialects[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from omofake.contract.registry import Endpoint
@@ -31,19 +31,8 @@ from omofake.core.catalogue import CATALOGUE
 from omofake.core.jobs import JobStore, StaleRequest
 from omofake.core.pricing import SERVICES, money_text
 from omofake.core.state import REQUEST_GENERATION, FakeState
+from omofake.dialects.base import Answer, Route
 from omofake.dialects.v1 import messages
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What to send back, and what the journal should know about it."""
-
-    body: dict[str, Any]
-    status: int = 200
-    delay: float = 0.0
-    violations: tuple[Violation, ...] = ()
-    job_id: int | None = None
-    type_job_id: str | None = None
 
 
 def api_error(message: str, *, status: int = 200, delay: float = 0.0, **extra: Any) -> Answer:
@@ -75,8 +64,34 @@ class FakeService:
     dialects can share. Without one, it makes one from the keywords.
     """
 
+    name = "v1"
+    routes: tuple[Route, ...] = (
+        Route("/api/createJob", "POST", "createJob"),
+        Route("/api/getJobResult", "POST", "getJobResult"),
+        Route("/api/getBalance", "POST", "getBalance"),
+        Route("/api/getService", "POST", "getService"),
+        # Also as GET, its fields in the query string: the getService page's sample says GET
+        # while its heading says POST (and clients send both).
+        Route("/api/getService", "GET", "getService"),
+    )
+    routes_summary = "POST /api/createJob, getJobResult, getBalance or getService"
+    messages = messages
+
     def __init__(self, *, state: FakeState | None = None, **settings: Any) -> None:
         self.state = FakeState(**settings) if state is None else state
+
+    def parse(self, raw: bytes, endpoint: Any) -> tuple[Any, Violation | None]:
+        return parse_body(raw, endpoint)
+
+    def error(self, message: str, *, status: int = 200, **extra: Any) -> Answer:
+        return api_error(message, status=status, **extra)
+
+    def render(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not self.strict and "error" in body:
+            # What real servers send beyond the docs, on every answer: success, the opposite of
+            # error. The one place it is added; strict mode sends the documented shapes only.
+            return {**body, "success": body["error"] is not True}
+        return body
 
     @property
     def store(self) -> JobStore:
