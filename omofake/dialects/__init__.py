@@ -1,0 +1,1 @@
+"""The API dialects the fake speaks: each an adapter over the one job core."""
