@@ -161,3 +161,41 @@ def test_a_solving_loop_stops_when_the_balance_runs_out(where: str) -> None:
     assert solved == 5
     assert refusal == {"error": True, "message": "Balance is not enough.", "success": False}
     assert left["balance"] == "0.00000"
+
+
+def _solve_with_requests(api: str, data: dict[str, Any]) -> str:
+    created = requests.post(f"{api}/createJob", json={"api_token": TOKEN, "data": data}, timeout=10).json()
+    assert created["success"] is True, created
+    for _ in range(POLLS):
+        answer = requests.post(
+            f"{api}/getJobResult", json={"api_token": TOKEN, "job_id": created["job_id"]}, timeout=10
+        ).json()
+        if answer["status"] != "running":
+            break
+    assert answer["status"] == "success", answer
+    result: str = answer["result"]
+    return result
+
+
+@pytest.mark.parametrize("type_job_id", [22, 25])
+def test_select_two_objects_with_the_view_size_as_numbers_answers_four_coordinates(
+    api: str, type_job_id: int
+) -> None:
+    # TikTok "select 2 objects" clients send the displayed size as JSON numbers, the id as a number.
+    data = {"type_job_id": type_job_id, "image_base64": PNG, "width_view": 340, "height_view": 212}
+    x1, y1, x2, y2 = (int(n) for n in _solve_with_requests(api, data).split("|"))
+    assert 0 <= x1 < 340 and 0 <= x2 < 340 and 0 <= y1 < 212 and 0 <= y2 < 212
+
+
+@pytest.mark.parametrize("type_job_id", ["21", "24"])
+def test_tiktok_sliders_with_the_view_width(api: str, type_job_id: str) -> None:
+    data = {"type_job_id": type_job_id, "image_base64": PNG, "width_view": 340}
+    numbers = [int(n) for n in _solve_with_requests(api, data).split("|")]
+    # 21 answers the X offset to drag to; 24 a drag from one point to another, "x1|y1|x2|y2".
+    assert len(numbers) == (1 if type_job_id == "21" else 4)
+    assert all(0 <= x < 340 for x in numbers[::2])
+
+
+def test_recaptcha_facebook_takes_no_image_and_answers_a_token(api: str) -> None:
+    token = _solve_with_requests(api, {"type_job_id": "2"})
+    assert token.startswith("03A") and len(token) > 100
