@@ -65,7 +65,8 @@ def component_name(schema_name: str, pointer: str = "") -> str:
     ``$defs`` levels are left out of the name, as OpenAPI names allow only ``A-Za-z0-9._-``.
     """
     parts = [_unescape(p) for p in pointer.split("/")[1:] if p != "$defs"]
-    return ".".join([schema_name, *(_NAME_UNSAFE.sub("_", p) for p in parts)])
+    # A dialect's schema names carry its folder ("v2/createTask.request"): "v2.createTask.request".
+    return ".".join([*schema_name.split("/"), *(_NAME_UNSAFE.sub("_", p) for p in parts)])
 
 
 def _ref(schema_name: str, pointer: str = "") -> dict[str, str]:
