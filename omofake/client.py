@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from types import TracebackType
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import aiohttp
 
@@ -33,6 +33,8 @@ Images: TypeAlias = ImageSource | Sequence[ImageSource]
 """One image, or several (types 23 and 26 take two) to be joined with ``|``."""
 
 DEFAULT_BASE_URL = "https://omocaptcha.com/api"
+#: Where the v2 API lives (``OmoClient(..., dialect="v2")``).
+V2_BASE_URL = "https://api.omocaptcha.com/v2"
 
 _STATUSES = frozenset({"running", "success", "fail"})
 _SNIPPET_CHARS = 200
@@ -91,8 +93,29 @@ class JobResult:
         return self.status == "success"
 
 
+@dataclass(frozen=True)
+class TaskResult:
+    """One v2 ``getTaskResult`` answer: ``status`` is ``processing``, ``ready`` or ``fail``;
+    ``solution`` the class's solution object once ready, else ``None``."""
+
+    task_id: str
+    status: str
+    solution: dict[str, Any] | None
+    raw: dict[str, Any] = field(hash=False)
+
+    @property
+    def done(self) -> bool:
+        return self.status != "processing"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "ready"
+
+
 class OmoClient:
-    """Client for ``createJob`` / ``getJobResult``.
+    """Client for ``createJob`` / ``getJobResult`` (v1), or with ``dialect="v2"`` for
+    ``createTask`` / ``getTaskResult`` (v2: :meth:`create_task`, :meth:`get_task_result`; then
+    :meth:`solve` returns the ``solution`` object and :meth:`get_balance` reads v2's number).
 
     If ``session`` is not given, the client creates one on first use and owns
     it: :meth:`close` (or leaving ``async with``) closes it. A session passed
@@ -105,15 +128,20 @@ class OmoClient:
     def __init__(
         self,
         api_token: str,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         *,
         session: aiohttp.ClientSession | None = None,
         poll_interval: float = 2.0,
         timeout: float = 120.0,
+        dialect: Literal["v1", "v2"] = "v1",
     ) -> None:
         _check_timing(poll_interval, timeout)
+        if dialect not in ("v1", "v2"):
+            raise ValueError(f"dialect must be 'v1' or 'v2', not {dialect!r}")
+        self.dialect = dialect
         self.api_token = api_token
-        self.base_url = base_url.rstrip("/")
+        default = DEFAULT_BASE_URL if dialect == "v1" else V2_BASE_URL
+        self.base_url = (default if base_url is None else base_url).rstrip("/")
         self.poll_interval = poll_interval
         self.timeout = timeout
         self._session = session
@@ -193,7 +221,14 @@ class OmoClient:
         return JobResult(job_id=job_id, status=status, result=result, raw=answer.body)
 
     async def get_balance(self) -> Decimal:
-        """The account's balance (``getBalance``), exactly, as the API's five-decimal text says."""
+        """The account's balance (``getBalance``), exactly, as the API's five-decimal text says
+        (in v2, the ``balance`` number as it is written)."""
+        if self.dialect == "v2":
+            body = await self._post_v2("getBalance", {})
+            number = body.get("balance")
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                raise ProtocolError("getBalance answer has no balance number", 200, json.dumps(body)[:200])
+            return Decimal(str(number))
         answer = await self._post("getBalance", {"api_token": self.api_token})
         balance = answer.body.get("balance")
         try:
@@ -234,6 +269,12 @@ class OmoClient:
         after the call began. The timeout bounds the waiting between polls;
         each HTTP request is bounded by the session's own timeout.
         """
+        if self.dialect == "v2":
+            if image_base64 is not None or input is not None or images is not None:
+                raise TypeError("in v2, give the task's fields by name: solve(type, imageBase64=...)")
+            return await self.solve_task(
+                str(type_job_id), poll_interval=poll_interval, timeout=timeout, **extra
+            )  # type: ignore[return-value]
         interval = self.poll_interval if poll_interval is None else poll_interval
         limit = self.timeout if timeout is None else timeout
         _check_timing(interval, limit)
@@ -253,6 +294,73 @@ class OmoClient:
             # Sleeping only up to the deadline lets the last poll land on it
             # instead of overshooting by up to a whole interval.
             await asyncio.sleep(min(interval, remaining))
+
+    # v2
+
+    async def create_task(self, type: str, **fields: Any) -> str:
+        """v2 ``createTask``: the task of class ``type`` with its fields by their v2 names
+        (``imageBase64``, ``imageBase64s``, ``widthView``, ...); returns the task id."""
+        body = await self._post_v2("createTask", {"task": {"type": type, **fields}})
+        task_id = body.get("taskId")
+        if not isinstance(task_id, str) or not task_id:
+            raise ProtocolError("createTask answer has no taskId", 200, json.dumps(body)[:_SNIPPET_CHARS])
+        return task_id
+
+    async def get_task_result(self, task_id: str) -> TaskResult:
+        """v2 ``getTaskResult``, once; a failed solve is a result with status ``fail``."""
+        body = await self._post_v2("getTaskResult", {"taskId": task_id}, failed_ok=True)
+        status = body.get("status")
+        solution = body.get("solution")
+        if status not in ("processing", "ready", "fail"):
+            raise ProtocolError(f"unknown task status {status!r}", 200, json.dumps(body)[:_SNIPPET_CHARS])
+        if status == "ready" and not isinstance(solution, dict):
+            raise ProtocolError(
+                "ready task without a solution object", 200, json.dumps(body)[:_SNIPPET_CHARS]
+            )
+        return TaskResult(task_id, status, solution if status == "ready" else None, body)
+
+    async def solve_task(
+        self, type: str, *, poll_interval: float | None = None, timeout: float | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """v2: create a task and poll until it is ready; return its ``solution``. Raises
+        :class:`JobFailed` on ``fail`` and :class:`SolveTimeout` as :meth:`solve` does."""
+        interval = self.poll_interval if poll_interval is None else poll_interval
+        limit = self.timeout if timeout is None else timeout
+        _check_timing(interval, limit)
+        deadline = time.monotonic() + limit
+        task_id = await self.create_task(type, **fields)
+        while True:
+            result = await self.get_task_result(task_id)
+            if result.solution is not None:
+                return result.solution
+            if result.status == "fail":
+                raise JobFailed(task_id, result.raw)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SolveTimeout(task_id, limit)
+            await asyncio.sleep(min(interval, remaining))
+
+    async def _post_v2(
+        self, method: str, payload: dict[str, Any], *, failed_ok: bool = False
+    ) -> dict[str, Any]:
+        url = f"{self.base_url}/{method}"
+        async with self._get_session().post(url, json={"clientKey": self.api_token, **payload}) as response:
+            status, raw = response.status, await response.read()
+        snippet = raw[:_SNIPPET_CHARS].decode("utf-8", errors="replace")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise ProtocolError("answer is not JSON", status, snippet) from None
+        if not isinstance(body, dict) or body.get("errorId") not in (0, 1):
+            raise ProtocolError("answer has no errorId 0 or 1", status, snippet)
+        if body["errorId"] == 1 and not (failed_ok and body.get("status") == "fail"):
+            description, code = body.get("errorDescription"), body.get("errorCode")
+            if not isinstance(description, str) or not isinstance(code, str):
+                raise ProtocolError("error answer has no errorCode and errorDescription", status, snippet)
+            raise OmoError(description, status, code)
+        if not 200 <= status < 300:
+            raise ProtocolError("HTTP error with errorId 0", status, snippet)
+        return body
 
     def _get_session(self) -> aiohttp.ClientSession:
         # Created lazily: aiohttp wants a running event loop, which __init__

@@ -20,10 +20,12 @@ class OmoError(Exception):
     404, 405 and 413 carry the same body shape with their real status.
     """
 
-    def __init__(self, message: str, status: int = 200) -> None:
+    def __init__(self, message: str, status: int = 200, code: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        #: The v2 ``errorCode`` (``"ERROR_KEY_DOES_NOT_EXIST"``); ``""`` for v1 answers.
+        self.code = code
 
 
 class JobFailed(OmoError):
@@ -33,7 +35,7 @@ class JobFailed(OmoError):
     that may one day carry something useful.
     """
 
-    def __init__(self, job_id: int, raw: dict[str, Any]) -> None:
+    def __init__(self, job_id: int | str, raw: dict[str, Any]) -> None:
         super().__init__(f"job {job_id} failed")
         self.job_id = job_id
         self.raw = raw
@@ -45,7 +47,7 @@ class SolveTimeout(OmoError, TimeoutError):
     Also a :class:`TimeoutError`, so generic timeout handling catches it.
     """
 
-    def __init__(self, job_id: int, timeout: float) -> None:
+    def __init__(self, job_id: int | str, timeout: float) -> None:
         super().__init__(f"job {job_id} not solved within {timeout:g} s")
         self.job_id = job_id
         self.timeout = timeout

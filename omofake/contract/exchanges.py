@@ -198,7 +198,7 @@ def check_lines(path: str | os.PathLike[str]) -> Iterator[CheckedExchange | Unre
             request,
             response,
             status=record.get("status"),
-            type_job_id=type_id if endpoint == "getJobResult" else None,
+            type_job_id=type_id if endpoint in ("getJobResult", "v2/getTaskResult") else None,
         )
         yield CheckedExchange(
             name,

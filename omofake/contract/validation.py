@@ -235,14 +235,25 @@ def validate_exchange(
     included, with 200 (``None``: not known, not checked). ``type_job_id`` narrows a
     getJobResult answer to that job type's result format.
     """
+    # Imported here: the v2 dialect's checks build on this module.
+    from omofake.dialects.v2.checks import ENDPOINTS as V2_ENDPOINTS
+    from omofake.dialects.v2.checks import request_violations, response_violations
+
+    if endpoint in V2_ENDPOINTS:
+        # The endpoint names its dialect ("v2/createTask"): checked against schemas/v2/.
+        task_type = None if type_job_id is None else str(type_job_id)
+        violations = request_violations(endpoint, request) if endpoint != "v2/getServicePrice" else []
+        violations += response_violations(endpoint, response, task_type)
+        return violations + _status_violations(endpoint, status)
     if endpoint not in ENDPOINTS:
+        names = [*ENDPOINTS, *V2_ENDPOINTS]
         answered = f" (answered HTTP {status})" if status is not None else ""
         return [
             Violation(
                 endpoint,
                 "request",
                 "$",
-                f"an endpoint of the API: {', '.join(ENDPOINTS[:-1])} or {ENDPOINTS[-1]} (/api/...)",
+                f"an endpoint of the API: {', '.join(names[:-1])} or {names[-1]} (/api/..., /v2/...)",
                 f"{_show(endpoint)}{answered}",
                 "endpoint",
                 f"The API has no endpoint {endpoint}.",
@@ -251,19 +262,23 @@ def validate_exchange(
     known = endpoint
     violations = validate_request(known, request)
     violations += validate_response(known, response, type_job_id if known == "getJobResult" else None)
-    if status is not None and status != 200:
-        violations.append(
-            Violation(
-                known,
-                "response",
-                "$",
-                "HTTP status 200 (the API answers every request it understands with 200, errors included)",
-                f"HTTP status {status}",
-                "status",
-                f"The answer came with HTTP status {status}, not 200.",
-            )
+    return violations + _status_violations(known, status)
+
+
+def _status_violations(endpoint: str, status: int | None) -> list[Violation]:
+    if status is None or status == 200:
+        return []
+    return [
+        Violation(
+            endpoint,
+            "response",
+            "$",
+            "HTTP status 200 (the API answers every request it understands with 200, errors included)",
+            f"HTTP status {status}",
+            "status",
+            f"The answer came with HTTP status {status}, not 200.",
         )
-    return violations
+    ]
 
 
 def validate_file(path: str | os.PathLike[str]) -> list[Violation]:

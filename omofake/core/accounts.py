@@ -82,13 +82,19 @@ class Accounts:
     def price(self, type_job_id: str) -> Decimal:
         return self._prices[type_job_id] if type_job_id in self._prices else price_of(type_job_id)
 
+    def has_price(self, type_job_id: str) -> bool:
+        """Whether ``prices=`` names the type."""
+        return type_job_id in self._prices
+
     def balance(self, token: str) -> Decimal:
         with self._lock:
             return self._balances[token] if token in self._balances else self._starting(token)
 
-    def charge(self, token: str, type_job_id: str) -> bool:
-        """Take the type's price from the token's balance; False (and nothing taken) if it cannot pay."""
-        price = self.price(type_job_id)
+    def charge(self, token: str, type_job_id: str, listed: Decimal | None = None) -> bool:
+        """Take the type's price from the token's balance; False (and nothing taken) if it cannot pay.
+
+        ``listed``: the price a dialect lists for the job, unless ``prices=`` names the type."""
+        price = listed if listed is not None and type_job_id not in self._prices else self.price(type_job_id)
         with self._lock:
             balance = self._open(token)
             if balance < price:

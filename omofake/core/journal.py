@@ -242,8 +242,13 @@ class _Questions(Sequence[Exchange]):
     """The questions tests ask of a run of exchanges, shared by the journal and its snapshots."""
 
     def for_endpoint(self, endpoint: str) -> list[Exchange]:
-        """The exchanges with one endpoint, ``"createJob"`` or ``"getJobResult"``."""
-        return [e for e in self if e.endpoint == endpoint]
+        """The exchanges with one endpoint: ``"createJob"``, ``"v2/createTask"``, ... A name without
+        its dialect (``"createTask"``, ``"getBalance"``) also matches it in every other dialect."""
+        return [
+            e
+            for e in self
+            if e.endpoint == endpoint or ("/" not in endpoint and (e.endpoint or "").endswith("/" + endpoint))
+        ]
 
     @property
     def create_jobs(self) -> list[Exchange]:

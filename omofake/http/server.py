@@ -19,6 +19,9 @@ from omofake.core.clock import Clock
 from omofake.core.jobs import Job
 from omofake.core.journal import Exchange, Exchanges, Journal, Recorder
 from omofake.dialects.v1.service import FakeService
+from omofake.dialects.v2.checks import ENDPOINTS as V2_ENDPOINTS
+from omofake.dialects.v2.checks import response_violations
+from omofake.dialects.v2.service import V2Service
 from omofake.http.app import create_app
 from omofake.http.connections import FakeAppRunner
 
@@ -72,6 +75,8 @@ class FakeServer:
         self.service = FakeService(
             seed=seed, strict=strict, tokens=tokens, clock=clock, max_jobs=max_jobs, **knobs
         )
+        #: The v2 dialect, on the same state: v1 and v2 jobs live side by side.
+        self.v2 = V2Service(state=self.service.state)
         self.journal = Journal(maxlen=journal_size, maxbytes=journal_bytes)
         self._record = Path(record) if record is not None else None
         self._recorder: Recorder | None = None
@@ -86,7 +91,7 @@ class FakeServer:
             "idle_timeout": idle_timeout,
             "header_timeout": header_timeout,
         }
-        create_app(self.service, self.journal, **self._limits)
+        create_app([self.service, self.v2], self.journal, **self._limits)
         #: The aiohttp application while the server runs (a new one at each start).
         self.app: web.Application | None = None
         self._runner: web.AppRunner | None = None
@@ -107,6 +112,11 @@ class FakeServer:
     def api_url(self) -> str:
         """The API base URL, ``http://127.0.0.1:PORT/api``, for clients that take one."""
         return f"{self.url}/api"
+
+    @property
+    def v2_url(self) -> str:
+        """The v2 API base URL, ``http://127.0.0.1:PORT/v2`` (``OmoClient(..., dialect="v2")``)."""
+        return f"{self.url}/v2"
 
     @property
     def running(self) -> bool:
@@ -225,7 +235,7 @@ class FakeServer:
     async def _open(self) -> None:
         # A new application at each start: an aiohttp application belongs to the loop it first
         # ran on, and a thread-mode restart runs a new loop.
-        app = create_app(self.service, self.journal, **self._limits)
+        app = create_app([self.service, self.v2], self.journal, **self._limits)
         # A short shutdown grace: a test's teardown should not wait on a slow (latency) request.
         runner = FakeAppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
@@ -282,7 +292,11 @@ def _forget_apps() -> None:
 
 def _check_answer(exchange: Exchange) -> None:
     body = exchange.response
-    if exchange.endpoint in ENDPOINTS:
+    if exchange.endpoint in V2_ENDPOINTS:
+        violations = response_violations(exchange.endpoint, body, exchange.type_job_id)
+    elif exchange.endpoint is None and exchange.path.startswith("/v2/"):
+        violations = response_violations("v2/createTask", body)
+    elif exchange.endpoint in ENDPOINTS:
         endpoint = exchange.endpoint
         violations = validate_response(
             endpoint, body, exchange.type_job_id if endpoint == "getJobResult" else None

@@ -126,6 +126,18 @@ ERRORS: Mapping[str, V2Error] = MappingProxyType(
                 "A v2 method called with another HTTP method than POST.",
             ),
             V2Error(
+                "ERROR_FORCED_BY_TEST",
+                "{detail}",
+                "A test's error= / create_error= / result_error= knob whose text is no v2 code (a "
+                "text that is a code, such as 'ERROR_NO_SLOT_AVAILABLE', gets that code instead).",
+            ),
+            V2Error(
+                "ERROR_FAKE_INTERNAL",
+                "omofake could not answer: {detail}",
+                "A request the fake could not answer: a test's result= function failed (HTTP 500), "
+                "or the fake was reset while the request was in flight.",
+            ),
+            V2Error(
                 "ERROR_NO_SLOT_AVAILABLE",
                 "No idle worker for {task_type}: try again in a few seconds",
                 "createTask while the fake is told to simulate an overloaded service.",
