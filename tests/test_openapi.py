@@ -68,7 +68,8 @@ def test_the_document_passes_the_spec_validator() -> None:
 
 def test_paths_operations_and_answers() -> None:
     endpoints = ("createJob", "getJobResult", "getBalance", "getService")
-    assert set(DOCUMENT["paths"]) == {f"/api/{endpoint}" for endpoint in endpoints}
+    v2 = {"/v2/createTask", "/v2/getTaskResult", "/v2/getBalance", "/api/getServicePrice"}
+    assert set(DOCUMENT["paths"]) == {f"/api/{endpoint}" for endpoint in endpoints} | v2
     for endpoint in endpoints:
         item = DOCUMENT["paths"][f"/api/{endpoint}"]
         assert set(item) == ({"post", "get"} if endpoint == "getService" else {"post"})
@@ -307,3 +308,16 @@ def test_openapi_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "Chọn tất cả" in target.read_text("utf-8")  # UTF-8 as is, not escaped, in a file
     assert main(["openapi", "-o", str(tmp_path / "no" / "openapi.json")]) == 2
     assert capsys.readouterr().err.startswith("omofake: error: cannot write to")
+
+
+def test_the_v2_paths_name_the_v2_schemas() -> None:
+    for method in ("createTask", "getTaskResult", "getBalance"):
+        operation = DOCUMENT["paths"][f"/v2/{method}"]["post"]
+        assert operation["operationId"] == f"v2.{method}"
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/v2.{method}.request"}
+        ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert ok == {"$ref": f"#/components/schemas/v2.{method}.response"}
+        assert ok["$ref"].removeprefix("#/components/schemas/") in DOCUMENT["components"]["schemas"]
+    prices = DOCUMENT["paths"]["/api/getServicePrice"]["get"]
+    assert [(p["name"], p["schema"]["enum"]) for p in prices["parameters"]] == [("type", ["service", "package"])]

@@ -113,6 +113,64 @@ def _document() -> dict[str, Any]:
             },
         }
 
+    v2_error = _ref("v2/createTask.response", "/$defs/error")
+
+    def v2_operation(method: str, summary: str) -> dict[str, Any]:
+        name = f"v2/{method}"
+        request, response = load_schema(f"{name}.request"), load_schema(f"{name}.response")
+
+        def v2_failure(description: str) -> dict[str, Any]:
+            return {"description": description, "content": {"application/json": {"schema": v2_error}}}
+
+        return {
+            "operationId": f"v2.{method}",
+            "summary": summary,
+            "description": request.get("description", ""),
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(f"{name}.request")}},
+            },
+            "responses": {
+                "200": {
+                    "description": response.get("description", "The answer."),
+                    "content": {"application/json": {"schema": _ref(f"{name}.response")}},
+                },
+                "413": v2_failure("A body larger than the server's limit (ERROR_TOO_BIG_CAPTCHA_FILESIZE)."),
+            },
+        }
+
+    v2_paths = {
+        "/v2/createTask": {"post": v2_operation("createTask", "v2: submit a task; answers its UUID taskId")},
+        "/v2/getTaskResult": {
+            "post": v2_operation(
+                "getTaskResult", "v2: a task's state: processing, ready (with solution), fail"
+            )
+        },
+        "/v2/getBalance": {"post": v2_operation("getBalance", "v2: the account's balance, as numbers")},
+        "/api/getServicePrice": {
+            "get": {
+                "operationId": "v2.getServicePrice",
+                "summary": "v2's service (type=service) or package (type=package) list, v1 envelope (V2-14)",
+                "description": load_schema("v2/getServicePrice.response").get("description", ""),
+                "parameters": [
+                    {
+                        "name": "type",
+                        "in": "query",
+                        "required": True,
+                        "description": "service: the task classes and prices; package: the packages.",
+                        "schema": {"type": "string", "enum": ["service", "package"]},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The list, or the v1 error shape for another type.",
+                        "content": {"application/json": {"schema": _ref("v2/getServicePrice.response")}},
+                    }
+                },
+            }
+        },
+    }
+
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -128,7 +186,10 @@ def _document() -> dict[str, Any]:
                 "(components/responses/MethodNotAllowed), 413 for a body over the size limit. "
                 "A getJobResult answer depends on the job's type; its schema here accepts an answer "
                 "valid for any type, and components/schemas/getJobResult.response.byType.<type_job_id> "
-                "holds each type's rules."
+                "holds each type's rules. The v2 API (/v2/createTask, /v2/getTaskResult, /v2/getBalance) "
+                "answers errors as {errorId: 1, errorCode, errorDescription}, transport errors under /v2/ "
+                "too; components/schemas/v2.getTaskResult.response.byClass.<Class> holds each task "
+                "class's ready answer."
             ),
             "license": {"name": "MIT", "identifier": "MIT"},
         },
@@ -179,6 +240,7 @@ def _document() -> dict[str, Any]:
                     _ref("getService.response"),
                 ),
             },
+            **v2_paths,
         },
         "components": {
             "schemas": schemas,
