@@ -320,4 +320,6 @@ def test_the_v2_paths_name_the_v2_schemas() -> None:
         assert ok == {"$ref": f"#/components/schemas/v2.{method}.response"}
         assert ok["$ref"].removeprefix("#/components/schemas/") in DOCUMENT["components"]["schemas"]
     prices = DOCUMENT["paths"]["/api/getServicePrice"]["get"]
-    assert [(p["name"], p["schema"]["enum"]) for p in prices["parameters"]] == [("type", ["service", "package"])]
+    assert [(p["name"], p["schema"]["enum"]) for p in prices["parameters"]] == [
+        ("type", ["service", "package"])
+    ]

@@ -69,7 +69,9 @@ def solve(url: str, task: dict[str, Any], *, key: str = TOKEN, library: str = "r
     assert status == 200 and created["errorId"] == 0, created
     assert UUID.fullmatch(created["taskId"])
     for _ in range(50):
-        status, answer = post(url, "getTaskResult", {"clientKey": key, "taskId": created["taskId"]}, library=library)
+        status, answer = post(
+            url, "getTaskResult", {"clientKey": key, "taskId": created["taskId"]}, library=library
+        )
         assert status == 200
         if answer.get("status") != "processing":
             return answer
@@ -134,7 +136,7 @@ def test_every_class_is_solved_async_with_aiohttp_and_the_v2_client(server: Fake
     raw, solutions = asyncio.run(scenario())
     assert [a["status"] for a in raw] == ["ready"] * len(CLASSES)
     assert all(isinstance(s, dict) and s for s in solutions)
-    for name, solution in zip(CLASSES, solutions):
+    for name, solution in zip(CLASSES, solutions, strict=True):
         assert_v2_valid("v2/getTaskResult", TASK_CLASSES[name].ready_answer(solution), name)
 
 
@@ -165,16 +167,22 @@ def test_the_v2_client_speaks_every_endpoint(server: FakeServer) -> None:
 def test_v1_and_v2_jobs_live_side_by_side(server: FakeServer) -> None:
     server.configure(running_polls=1)
     v1 = requests.post(f"{server.api_url}/createJob", json=create_body("23"), timeout=10).json()
-    _, v2 = post(server.url, "createTask", {"clientKey": TOKEN, "task": task_of(TASK_CLASSES["TiktokRotateWebTask"])})
+    _, v2 = post(
+        server.url, "createTask", {"clientKey": TOKEN, "task": task_of(TASK_CLASSES["TiktokRotateWebTask"])}
+    )
     assert v1["error"] is False and v2["errorId"] == 0
     assert len(server.jobs) == 2
     jobs = {job.type_job_id for job in server.jobs.values()}
     assert jobs == {"23"}  # the v2 task is a job of the core, under its class's v1 id
     poll = {"api_token": TOKEN, "job_id": v1["job_id"]}
-    assert requests.post(f"{server.api_url}/getJobResult", json=poll, timeout=10).json()["status"] == "running"
+    assert (
+        requests.post(f"{server.api_url}/getJobResult", json=poll, timeout=10).json()["status"] == "running"
+    )
     _, result = post(server.url, "getTaskResult", {"clientKey": TOKEN, "taskId": v2["taskId"]})
     assert result["status"] == "processing"
-    assert requests.post(f"{server.api_url}/getJobResult", json=poll, timeout=10).json()["status"] == "success"
+    assert (
+        requests.post(f"{server.api_url}/getJobResult", json=poll, timeout=10).json()["status"] == "success"
+    )
     _, result = post(server.url, "getTaskResult", {"clientKey": TOKEN, "taskId": v2["taskId"]})
     assert result["status"] == "ready"
     # The v1 job id is no v2 task id, and the other way round.
@@ -219,7 +227,11 @@ def test_forced_errors_are_v2_errors(server: FakeServer) -> None:
     task = task_of(TASK_CLASSES["ImageToTextTask"])
     server.configure(create_error="Service overloaded", times=1)
     _, forced = post(server.url, "createTask", {"clientKey": TOKEN, "task": task})
-    assert forced == {"errorId": 1, "errorCode": "ERROR_FORCED_BY_TEST", "errorDescription": "Service overloaded"}
+    assert forced == {
+        "errorId": 1,
+        "errorCode": "ERROR_FORCED_BY_TEST",
+        "errorDescription": "Service overloaded",
+    }
     server.configure(create_error="ERROR_NO_SLOT_AVAILABLE", times=1)
     _, coded = post(server.url, "createTask", {"clientKey": TOKEN, "task": task})
     assert coded["errorCode"] == "ERROR_NO_SLOT_AVAILABLE" and coded["errorDescription"]
@@ -333,7 +345,9 @@ def test_transport_errors_under_v2_answer_in_the_v2_shape(server: FakeServer) ->
 def test_a_too_big_v2_body_gets_413_in_the_v2_shape() -> None:
     with FakeServer(max_body=1024) as server:
         task = {"type": "ImageToTextTask", "imageBase64": "A" * 4096}
-        answer = requests.post(f"{server.v2_url}/createTask", json={"clientKey": TOKEN, "task": task}, timeout=10)
+        answer = requests.post(
+            f"{server.v2_url}/createTask", json={"clientKey": TOKEN, "task": task}, timeout=10
+        )
     assert answer.status_code == 413
     assert answer.json()["errorCode"] == "ERROR_TOO_BIG_CAPTCHA_FILESIZE"
 
@@ -362,7 +376,9 @@ def test_numeric_text_is_read_outside_strict_mode_and_refused_in_it(server: Fake
 
 def test_the_v2_error_table_of_the_readme_is_the_catalogue() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
-    rows = re.findall(r"^\| `(ERROR_[A-Z0-9_]+)` \| (.+?) \| `(.*?)` \| (documented|decided) \|$", readme, re.M)
+    rows = re.findall(
+        r"^\| `(ERROR_[A-Z0-9_]+)` \| (.+?) \| `(.*?)` \| (documented|decided) \|$", readme, re.M
+    )
     assert [code for code, *_ in rows] == list(ERRORS)
     for code, when, template, source in rows:
         error = ERRORS[code]
@@ -373,11 +389,13 @@ def test_the_v2_error_table_of_the_readme_is_the_catalogue() -> None:
 
 def test_the_readme_task_table_lists_every_class() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
-    rows = re.findall(r"^\| `([A-Za-z0-9]+Task)` \| (.*?) \| (.*?) \| (.*?) \| (.*?) \| (.*?) \|$", readme, re.M)
+    rows = re.findall(
+        r"^\| `([A-Za-z0-9]+Task)` \| (.*?) \| (.*?) \| (.*?) \| (.*?) \| (.*?) \|$", readme, re.M
+    )
     assert [row[0] for row in rows] == list(TASK_CLASSES)
     for name, required, optional, images, _solution, v1 in rows:
         cls = TASK_CLASSES[name]
-        assert required == ", ".join(f"`{f}`" for f in cls.required[1:]) or "-"
+        assert required == (", ".join(f"`{f}`" for f in cls.required[1:]) or "-")
         assert optional == (", ".join(f"`{f}`" for f in cls.optional) or "-")
         assert images == (", ".join(f"`{f.name}`" for f in cls.fields if f.image) or "-")
         assert v1 == (cls.v1_type_job_id or "-")
@@ -409,8 +427,12 @@ def test_record_and_validate_round_trip_of_v2_traffic(tmp_path: Path) -> None:
     )
     assert checked.returncode == 1 and "v2/getBalance response $.balance" in checked.stdout
     clean = tmp_path / "clean.jsonl"
-    clean.write_text("".join(json.dumps(line) + "\n" for line in good if line["endpoint"] != "v2/getBalance"), "utf-8")
-    ok = subprocess.run([*OMOFAKE, "validate", str(clean)], capture_output=True, text=True, timeout=60, check=False)
+    clean.write_text(
+        "".join(json.dumps(line) + "\n" for line in good if line["endpoint"] != "v2/getBalance"), "utf-8"
+    )
+    ok = subprocess.run(
+        [*OMOFAKE, "validate", str(clean)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
 
 
