@@ -558,9 +558,16 @@ def test_schemas_lists_name_id_and_path(capsys: pytest.CaptureFixture[str]) -> N
         "getBalance.response",
         "getService.request",
         "getService.response",
+        "v2/createTask.request",
+        "v2/createTask.response",
+        "v2/getBalance.request",
+        "v2/getBalance.response",
+        "v2/getServicePrice.response",
+        "v2/getTaskResult.request",
+        "v2/getTaskResult.response",
     ]
     for name, schema_id, path in rows:
-        assert schema_id == f"urn:omofake:schema:{name}"
+        assert schema_id == f"urn:omofake:schema:{name.replace('/', ':')}"
         assert json.loads(Path(path).read_text("utf-8"))["$id"] == schema_id
 
 

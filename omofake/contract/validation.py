@@ -246,14 +246,13 @@ def validate_exchange(
         violations += response_violations(endpoint, response, task_type)
         return violations + _status_violations(endpoint, status)
     if endpoint not in ENDPOINTS:
-        names = [*ENDPOINTS, *V2_ENDPOINTS]
         answered = f" (answered HTTP {status})" if status is not None else ""
         return [
             Violation(
                 endpoint,
                 "request",
                 "$",
-                f"an endpoint of the API: {', '.join(names[:-1])} or {names[-1]} (/api/..., /v2/...)",
+                f"an endpoint of the API: {', '.join(ENDPOINTS[:-1])} or {ENDPOINTS[-1]} (/api/...)",
                 f"{_show(endpoint)}{answered}",
                 "endpoint",
                 f"The API has no endpoint {endpoint}.",
