@@ -460,3 +460,19 @@ def test_the_plugin_client_stays_v1() -> None:
     from omofake.pytest_plugin import _make_client
 
     assert _make_client("http://127.0.0.1:1/api", TOKEN).dialect == "v1"
+
+
+def test_task_ids_are_bounded_with_the_job_store_and_forgotten_at_reset() -> None:
+    with FakeServer(max_jobs=3) as server:
+        task = task_of(TASK_CLASSES["ImageToTextTask"])
+        ids = [
+            post(server.url, "createTask", {"clientKey": TOKEN, "task": task})[1]["taskId"] for _ in range(80)
+        ]
+        _, evicted = post(server.url, "getTaskResult", {"clientKey": TOKEN, "taskId": ids[0]})
+        assert evicted["errorCode"] == "ERROR_NO_SUCH_CAPCHA_ID"
+        _, kept = post(server.url, "getTaskResult", {"clientKey": TOKEN, "taskId": ids[-1]})
+        assert kept["status"] == "ready"
+        assert len(server.v2._tasks) <= 2 * 3 + 64 + 1
+        server.reset()
+        _, forgotten = post(server.url, "getTaskResult", {"clientKey": TOKEN, "taskId": ids[-1]})
+        assert forgotten["errorCode"] == "ERROR_NO_SUCH_CAPCHA_ID"
