@@ -234,7 +234,8 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return _unrouted(request, message, exc.status, allowed, {"Allow": allowed})
     except web.HTTPNotFound as exc:
         message = messages.NOT_FOUND.format(method=request.method, path=request.path)
-        expected = "; ".join(d.routes_summary for d in request.app[DIALECTS_KEY])
+        # The paths of the dialect whose paths it is among (/api/... or /v2/...).
+        expected = _dialect_for(request).routes_summary
         return _unrouted(request, message, exc.status, expected)
     except web.HTTPException as exc:
         if exc.status < 400:
