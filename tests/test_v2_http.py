@@ -188,6 +188,10 @@ def test_v1_and_v2_jobs_live_side_by_side(server: FakeServer) -> None:
     # The v1 job id is no v2 task id, and the other way round.
     _, unknown = post(server.url, "getTaskResult", {"clientKey": TOKEN, "taskId": str(v1["job_id"])})
     assert unknown["errorCode"] == "ERROR_WRONG_FIELD_VALUE"
+    assert (
+        unknown["errorDescription"]
+        == f"taskId must be a UUID as createTask returned it, found '{v1['job_id']}'"
+    )
 
 
 @pytest.mark.parametrize("job_type", ["TiktokRotateWebTask", 23, "23"])

@@ -162,15 +162,8 @@ def _explain(
     if keyword == "type":
         expected = _SCHEMA_WORDS.get(str(error.validator_value), str(error.validator_value))
         yield _violation(endpoint, direction, path, "type", expected, words(instance), task_type)
-    elif keyword == "pattern" and instance == "":
-        yield _violation(endpoint, direction, path, "empty", "a base64 image", "an empty string", task_type)
-    elif keyword == "pattern":
-        yield _violation(endpoint, direction, path, "pattern", "standard base64", _shown(instance), task_type)
-    elif keyword in ("minItems", "maxItems") and isinstance(instance, list):
-        bound = "at least" if keyword == "minItems" else "at most"
-        expected = f"{bound} {error.validator_value} item(s)"
-        yield _violation(endpoint, direction, path, keyword, expected, f"{len(instance)} item(s)", task_type)
     elif keyword == "pattern" and path == "$.taskId":
+        # Before the image rule: taskId's pattern is the UUID createTask gave, not base64.
         yield _violation(
             endpoint,
             direction,
@@ -180,6 +173,14 @@ def _explain(
             _shown(instance),
             task_type,
         )
+    elif keyword == "pattern" and instance == "":
+        yield _violation(endpoint, direction, path, "empty", "a base64 image", "an empty string", task_type)
+    elif keyword == "pattern":
+        yield _violation(endpoint, direction, path, "pattern", "standard base64", _shown(instance), task_type)
+    elif keyword in ("minItems", "maxItems") and isinstance(instance, list):
+        bound = "at least" if keyword == "minItems" else "at most"
+        expected = f"{bound} {error.validator_value} item(s)"
+        yield _violation(endpoint, direction, path, keyword, expected, f"{len(instance)} item(s)", task_type)
     else:
         expected = error.message if len(error.message) <= 160 else error.message[:160] + "..."
         yield _violation(endpoint, direction, path, keyword, expected, _shown(instance), task_type)
