@@ -171,6 +171,19 @@ def add_serve(commands: Subparsers) -> None:
         help="largest request body accepted, larger ones get 413 (default: %(default)s)",
     )
     serve.add_argument(
+        "--idle-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="close a keep-alive connection idle this long between requests (default: 75)",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="close a connection that has not sent a complete request head this long after it "
+        "opened or after its last answer, a slowloris (default: 10)",
+    )
+    serve.add_argument(
         "--record",
         type=_record_file,
         metavar="FILE",
@@ -207,6 +220,8 @@ def run_serve(args: argparse.Namespace) -> int:
         strict=args.strict,
         tokens=args.tokens,
         max_body=args.max_body,
+        idle_timeout=args.idle_timeout,
+        header_timeout=args.header_timeout,
         record=args.record,
         journal_size=SERVE_JOURNAL_SIZE,
         journal_bytes=SERVE_JOURNAL_BYTES,

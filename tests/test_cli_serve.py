@@ -174,6 +174,8 @@ def test_real_world_client_styles_against_serve_for_every_type() -> None:
         (["--solve-after", "inf"], "expected a finite number"),
         (["--solve-after", "1e400"], "expected a finite number"),
         (["--max-body", "0"], "expected a whole number of 1 or more"),
+        (["--idle-timeout", "0"], "expected a number above 0"),
+        (["--header-timeout", "nan"], "expected a number above 0"),
         (["--ready-file", "/no/such/folder/url"], "no folder /no/such/folder"),
     ],
 )
@@ -422,3 +424,18 @@ def test_ready_file_is_written_once_listening_and_removed_on_stop(tmp_path: Path
             waiting.communicate()
         stop(process)
     assert not ready.exists()
+
+
+def test_timeout_flags_reach_the_server() -> None:
+    # The server closes (recv gives b"") a connection that sends nothing; without the flags it
+    # would wait 10 s (header) or 75 s (idle). The socket timeout is a hang guard, not a threshold.
+    with serve("--quiet", "--header-timeout", "0.3", "--idle-timeout", "0.3") as (url, _):
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=20) as silent:
+            assert silent.recv(1) == b""
+        with socket.create_connection((host, int(port)), timeout=20) as idle:
+            idle.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = b""
+            while chunk := idle.recv(65536):  # the answer, then the close of an idle connection
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200")
