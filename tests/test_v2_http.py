@@ -480,3 +480,33 @@ def test_task_ids_are_bounded_with_the_job_store_and_forgotten_at_reset() -> Non
         server.reset()
         _, forgotten = post(server.url, "getTaskResult", {"clientKey": TOKEN, "taskId": ids[-1]})
         assert forgotten["errorCode"] == "ERROR_NO_SUCH_CAPCHA_ID"
+
+
+def test_a_bug_in_the_fake_is_a_500_in_the_shape_of_the_api_the_client_speaks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from omofake.dialects.v1.service import FakeService
+    from omofake.dialects.v2.service import V2Service
+
+    def broken(self: object, body: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(FakeService, "get_balance", broken)
+    monkeypatch.setattr(V2Service, "get_balance", broken)
+    with FakeServer() as server:
+        v1 = requests.post(f"{server.api_url}/getBalance", json={"api_token": TOKEN}, timeout=10)
+        v2 = requests.post(f"{server.v2_url}/getBalance", json={"clientKey": TOKEN}, timeout=10)
+        server.configure(strict=True)
+        strict = requests.post(f"{server.api_url}/getBalance", json={"api_token": TOKEN}, timeout=10)
+    detail = "RuntimeError: a bug"
+    assert v1.status_code == 500
+    assert v1.json() == {
+        "error": True,
+        "message": f"Internal error in omofake: {detail}. Please report it.",
+        "success": False,  # lenient mode: every answer carries it
+    }
+    assert "success" not in strict.json()
+    assert v2.status_code == 500
+    assert v2.json()["errorId"] == 1
+    assert v2.json()["errorCode"] == "ERROR_FAKE_INTERNAL"
+    assert detail in v2.json()["errorDescription"]

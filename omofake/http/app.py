@@ -248,9 +248,10 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
     except Exception as exc:  # the last line of defence: a bug must not cost the client its answer
         log.exception("omofake failed on %s %s", request.method, request.path)
         detail = f"{type(exc).__name__}: {exc}"
-        return web.json_response(
-            {"error": True, "message": messages.INTERNAL_ERROR.format(detail=detail)}, status=500
-        )
+        # In the shape of the API the client speaks, but not journaled: the journal may be what failed.
+        dialect = _dialect_for(request)
+        answer = dialect.error(dialect.messages.INTERNAL_ERROR.format(detail=detail), status=500)
+        return web.json_response(dialect.render(answer.body), status=500)
 
 
 def _unrouted(
@@ -265,9 +266,13 @@ def _unrouted(
 
 
 def _dialect_for(request: web.Request) -> Dialect:
-    """The dialect whose paths the request's path is among (``/api/...``), else the first."""
-    dialects = request.app[DIALECTS_KEY]
+    return dialect_for_path(request.app, request.path)
+
+
+def dialect_for_path(app: web.Application, path: str) -> Dialect:
+    """The dialect whose paths ``path`` is among (``/api/...``), else the first."""
+    dialects = app[DIALECTS_KEY]
     for dialect in dialects:
-        if any(request.path.startswith(route.path.rpartition("/")[0] + "/") for route in dialect.routes):
+        if any(path.startswith(route.path.rpartition("/")[0] + "/") for route in dialect.routes):
             return dialect
     return dialects[0]

@@ -27,7 +27,7 @@ from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from aiohttp.web_request import BaseRequest
 
 from omofake.dialects.v1 import messages
-from omofake.http.app import HEADER_TIMEOUT_KEY
+from omofake.http.app import HEADER_TIMEOUT_KEY, dialect_for_path
 
 log = logging.getLogger("omofake")
 
@@ -65,22 +65,29 @@ class FakeAppRunner(web.AppRunner):
         # given a subclass whose one difference is the protocol factory, __call__.
         server.__class__ = _Server
         server.header_timeout = self.app[HEADER_TIMEOUT_KEY]  # type: ignore[attr-defined]
+        server.app = self.app  # type: ignore[attr-defined]
         return server
 
 
 class _Server(web.Server):
     header_timeout: float
+    app: web.Application
 
     def __call__(self) -> RequestHandler:
-        return FakeConnection(self, loop=self._loop, header_timeout=self.header_timeout, **self._kwargs)
+        return FakeConnection(
+            self, loop=self._loop, header_timeout=self.header_timeout, app=self.app, **self._kwargs
+        )
 
 
 class FakeConnection(RequestHandler):
     """One client connection."""
 
-    def __init__(self, manager: web.Server, *, header_timeout: float, **kwargs: Any) -> None:
+    def __init__(
+        self, manager: web.Server, *, header_timeout: float, app: web.Application, **kwargs: Any
+    ) -> None:
         super().__init__(manager, **kwargs)
         self._header_timeout = header_timeout
+        self._app = app
         self._head_timer: asyncio.TimerHandle | None = None
         # Requests whose handling is over; equal to the requests parsed when awaiting a head.
         self._handled = 0
@@ -169,7 +176,9 @@ class FakeConnection(RequestHandler):
             text = messages.BAD_HTTP.format(detail=detail)
         else:
             text = messages.INTERNAL_ERROR.format(detail=f"{type(exc).__name__}: {exc}" if exc else status)
-        response = web.json_response({"error": True, "message": text}, status=status)
+        # In the shape (and, for v1, the lenient success key) of the API the path belongs to.
+        dialect = dialect_for_path(self._app, request.path)
+        response = web.json_response(dialect.render(dialect.error(text, status=status).body), status=status)
         response.force_close()
         return response
 
