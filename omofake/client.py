@@ -270,11 +270,11 @@ class OmoClient:
         each HTTP request is bounded by the session's own timeout.
         """
         if self.dialect == "v2":
-            if image_base64 is not None or input is not None or images is not None:
-                raise TypeError("in v2, give the task's fields by name: solve(type, imageBase64=...)")
-            return await self.solve_task(
-                str(type_job_id), poll_interval=poll_interval, timeout=timeout, **extra
-            )  # type: ignore[return-value]
+            # A v2 solve returns a solution object, not a result text: another method, typed so.
+            raise TypeError(
+                "solve() is v1's (it returns the result text); a v2 client calls "
+                "solve_task(type, **fields), which returns the solution"
+            )
         interval = self.poll_interval if poll_interval is None else poll_interval
         limit = self.timeout if timeout is None else timeout
         _check_timing(interval, limit)

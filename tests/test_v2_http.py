@@ -130,7 +130,7 @@ def test_every_class_is_solved_async_with_aiohttp_and_the_v2_client(server: Fake
             solutions = []
             for name in CLASSES:
                 task = task_of(TASK_CLASSES[name])
-                solutions.append(await client.solve(task.pop("type"), **task))
+                solutions.append(await client.solve_task(task.pop("type"), **task))
         return raw, solutions
 
     raw, solutions = asyncio.run(scenario())
@@ -152,6 +152,8 @@ def test_the_v2_client_speaks_every_endpoint(server: FakeServer) -> None:
                 await client.create_task("NoSuchTask")
             server.configure(outcome="fail")
             with pytest.raises(JobFailed):
+                await client.solve_task("ImageToTextTask", imageBase64=PNG)
+            with pytest.raises(TypeError, match="solve_task"):
                 await client.solve("ImageToTextTask", imageBase64=PNG)
         return task_id, first, balance, bad.value
 
