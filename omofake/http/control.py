@@ -108,6 +108,11 @@ class ControlAPI:
         self._token = None if token is None else token.encode("utf-8", "surrogateescape")
 
     @property
+    def guarded(self) -> bool:
+        """Whether every call needs the control token."""
+        return self._token is not None
+
+    @property
     def middleware(self) -> Middleware:
         @web.middleware
         async def control(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -174,7 +179,7 @@ class ControlAPI:
             "requests_total": self.server.journal.total,
             "clock": "manual" if _manual(state.store.clock) else "monotonic",
             "strict": state.strict,
-            "control_token": self._token is not None,
+            "control_token": self.guarded,
         }
 
     async def configure(self, call: _Call) -> dict[str, Any]:
