@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import math
 from collections.abc import Iterator
@@ -105,6 +104,14 @@ def test_configure_scopes_job_type_and_times(server: FakeServer, post: Poster) -
     assert [poll(server, j)["status"] for j in (other, first, second)] == ["success", "fail", "success"]
 
 
+def test_configure_scopes_a_token(server: FakeServer, call: Caller) -> None:
+    settings = {"token": "token-of-ci-17", "outcome": "fail"}
+    assert call("POST", f"{server.url}/_omofake/configure", settings)[0] == 200
+    theirs = api(server, "createJob", create_body() | {"api_token": "token-of-ci-17"})["job_id"]
+    mine = api(server, "createJob", create_body())["job_id"]
+    assert [poll(server, job)["status"] for job in (theirs, mine)] == ["fail", "success"]
+
+
 def test_configure_a_list_applies_in_order(server: FakeServer, call: Caller) -> None:
     calls = [{"outcome": "fail"}, {"outcome": None, "running_polls": 1}]
     assert call("POST", f"{server.url}/_omofake/configure", calls)[:2] == (200, {"ok": True})
@@ -191,14 +198,13 @@ def test_reset_with_a_bad_body(server: FakeServer) -> None:
         assert status == 400 and answer["error"] is True, body
 
 
-@pytest.mark.skipif(
-    "token" not in inspect.signature(FakeServer.reset).parameters, reason="reset(token=) lands with faults"
-)
 def test_reset_by_token_keeps_other_tokens_jobs(server: FakeServer) -> None:
     mine = api(server, "createJob", create_body() | {"api_token": "token-mine-1"})["job_id"]
     theirs = api(server, "createJob", create_body() | {"api_token": "token-theirs"})["job_id"]
     assert control(server.url, "POST", "reset", {"token": "token-mine-1"})[0] == 200
     assert mine not in server.jobs and theirs in server.jobs
+    left = control(server.url, "GET", "requests")[1]["requests"]
+    assert [item["token"] for item in left] == ["token-theirs"]
 
 
 # requests
@@ -292,7 +298,7 @@ def test_jobs_lists_every_job_with_filters(server: FakeServer, call: Caller) -> 
         "planned_result": job.planned_result,
         "input": None,
         "data": {"type_job_id": "23"},
-        "token": getattr(job, "token", None),
+        "token": TOKEN,
         "created_at": job.created_at,
     }
     assert [j["id"] for j in call("GET", f"{server.url}/_omofake/jobs?status=running")[1]["jobs"]] == [
