@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -275,3 +276,17 @@ def test_serve_config_runs_the_scenario_and_flags_win(scenario_file: Path) -> No
         assert process.wait(timeout=10) == 0
         assert process.stderr is not None
         assert "POST /api" not in process.stderr.read()  # quiet, from the file
+
+
+def test_the_readme_scenario_is_a_valid_scenario(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    section = readme[readme.index("### Scenario files") : readme.index("<!-- /section: scenarios -->")]
+    [toml] = re.findall(r"```toml\n(.*?)```", section, re.S)
+    path = tmp_path / "scenario.toml"
+    path.write_text(toml, "utf-8")
+    scenario = load_scenario(path)
+    assert scenario.server["token"] == ["ci-token-1", "ci-token-2"]
+    assert [call.get("job_type") for call in scenario.configure] == [None, 23, None]
+    # The [server] table passes serve's checks too (an unknown key would exit 2 here).
+    path.write_text(toml.replace("port = 8765", "port = 99999"), "utf-8")
+    assert main(["serve", "--config", str(path)]) == 2
