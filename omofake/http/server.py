@@ -51,6 +51,12 @@ class FakeServer:
     three are unbounded by default, as a test wants to see everything. A stopped server can be
     started again, with its jobs and journal; once stopped and dropped, nothing of it stays
     in memory.
+
+    ``scenario`` (a list of dicts of configure settings, a scenario file's path, or a
+    :class:`~omofake.core.scenario.Scenario`) is applied after the keyword settings, and is part
+    of what :meth:`reset` returns to. ``control`` serves the control API under ``/_omofake/``
+    (:mod:`omofake.http.control`), which then needs the header ``X-Omofake-Control-Token`` on
+    every call if ``control_token`` is given.
     """
 
     def __init__(
