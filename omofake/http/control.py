@@ -205,9 +205,8 @@ class ControlAPI:
             return {"ok": True}
         if not isinstance(token, str) or not token:
             raise ControlError(400, f"reset's token must be a non-empty text, not {_shown(token)}")
-        reset: Callable[..., None] = self.server.reset
         try:
-            reset(token=token)
+            self.server.reset(token=token)
         except (TypeError, ValueError) as exc:
             raise ControlError(400, str(exc), exception=exc) from None
         return {"ok": True}
