@@ -243,6 +243,7 @@ def test_requests_filters(server: FakeServer, call: Caller) -> None:
     assert paths("token=another-token") == [("createJob", second)]
     assert paths(f"endpoint=getJobResult&job={first}") == [("getJobResult", first)]
     assert paths("endpoint=getBalance") == []
+    assert len(paths("endpoint=&job=&token=")) == 4  # empty filters filter nothing
 
 
 def test_requests_with_a_bad_filter(server: FakeServer) -> None:

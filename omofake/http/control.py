@@ -354,7 +354,8 @@ def _query(request: web.Request, known: tuple[str, ...]) -> dict[str, str]:
         raise ControlError(
             400, f"unknown filter(s) {', '.join(unknown)} on {request.path}; known: {', '.join(known)}"
         )
-    return {key: request.query[key] for key in request.query}
+    # An empty filter (``?token=``, what a client filling a URL template sends) filters nothing.
+    return {key: request.query[key] for key in request.query if request.query[key]}
 
 
 def _job_id(text: str, status: int) -> int:
