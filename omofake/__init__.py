@@ -29,6 +29,9 @@ _EXPORTS = {
     "Job": "omofake.core.jobs",
     "Exchange": "omofake.core.journal",
     "Journal": "omofake.core.journal",
+    "Scenario": "omofake.core.scenario",
+    "ScenarioError": "omofake.core.scenario",
+    "load_scenario": "omofake.core.scenario",
     "FakeServer": "omofake.http.server",
 }
 
@@ -48,9 +51,12 @@ __all__ = [
     "OmoClient",
     "OmoError",
     "ProtocolError",
+    "Scenario",
+    "ScenarioError",
     "SolveTimeout",
     "Violation",
     "__version__",
+    "load_scenario",
 ]
 
 if TYPE_CHECKING:
@@ -61,6 +67,7 @@ if TYPE_CHECKING:
     from omofake.core.clock import ManualClock
     from omofake.core.jobs import Job
     from omofake.core.journal import Exchange, Journal
+    from omofake.core.scenario import Scenario, ScenarioError, load_scenario
     from omofake.errors import JobFailed, OmoError, ProtocolError, SolveTimeout
     from omofake.http.server import FakeServer
 

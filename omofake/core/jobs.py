@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -54,6 +55,8 @@ class Job:
     #: in the journal already): what result makers read, such as ``width_view``. Bounded as
     #: ``input`` is: text cut to :data:`MAX_INPUT` characters, lists and objects left out.
     data: Mapping[str, Any] = field(default_factory=dict)
+    #: The token (v1 ``api_token``, v2 ``clientKey``) of the request that created it.
+    token: str | None = None
 
     @property
     def job_type(self) -> JobType:
@@ -150,6 +153,7 @@ class JobStore(Mapping[int, Job]):
         data: Mapping[str, Any] | None = None,
         generation: int | None = None,
         make_result: Callable[[BaseProvider, Mapping[str, Any]], str] | None = None,
+        token: str | None = None,
     ) -> Job:
         """Make a job. A ``result`` function of the behaviour runs outside the store's lock (it
         may call back into the server); what it raises or returns amiss is a :class:`UserCodeError`.
@@ -175,6 +179,7 @@ class JobStore(Mapping[int, Job]):
                 "fail" if failed else "success",
                 generated,
                 data=_bounded_data(data),
+                token=token,
             )
         if isinstance(behaviour.result, str):
             job.planned_result = behaviour.result
@@ -205,6 +210,53 @@ class JobStore(Mapping[int, Job]):
                 if self.max_jobs is not None:
                     self._finished.append(job)
             return job
+
+    def force(self, job_id: int, status: Any, result: Any = None) -> Job:
+        """Set a job's status from outside, whatever its behaviour planned: ``"success"`` (with
+        ``result`` as its result text, else the one planned), ``"fail"``, or ``"running"``, which
+        holds it running, however often it is polled, until it is forced again. KeyError for an
+        unknown job; ValueError for a status or result it cannot take."""
+        if status not in ("running", "success", "fail"):
+            raise ValueError(f"status must be 'running', 'success' or 'fail', not {status!r}")
+        if result is not None and status != "success":
+            raise ValueError(f"a result goes with status 'success' only, not with {status!r}")
+        if result is not None and (not isinstance(result, str) or not result):
+            raise ValueError(f"result must be a non-empty text, not {result!r}")
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise KeyError(job_id)
+            was_done = job.done
+            if status == "running":
+                # Polls move a job on once its running_polls are spent: these never are.
+                job.behaviour = replace(job.behaviour, running_polls=sys.maxsize)
+                job.status, job.result = "running", None
+                if was_done and self.max_jobs is not None and job in self._finished:
+                    self._finished.remove(job)  # not a finished job to evict first any more
+                return job
+            job.outcome = status
+            if result is not None:
+                job.planned_result = result
+            job.status = status
+            job.result = job.planned_result if status == "success" else None
+            if not was_done and self.max_jobs is not None:
+                self._finished.append(job)
+            return job
+
+    def chance(self, rate: float) -> bool:
+        """True with probability ``rate``, drawn from the seeded source (a seed repeats it).
+        Only a true probability draws, so 0 and 1 leave the random stream alone."""
+        if rate >= 1 or rate <= 0:
+            return rate >= 1
+        with self._lock:
+            return bool(self._fake.generator.random.random() < rate)
+
+    def forget_token(self, token: str) -> None:
+        """Forget the jobs that ``token`` created."""
+        with self._lock:
+            # New containers, not in-place deletes: a reader iterating the old ones is not disturbed.
+            self._jobs = {job_id: job for job_id, job in self._jobs.items() if job.token != token}
+            self._finished = deque(job for job in self._finished if job.token != token)
 
     def snapshot(self) -> Mapping[int, Job]:
         """The jobs by id as they stand now, fixed (the jobs themselves go on changing)."""

@@ -11,8 +11,8 @@ import sys
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, overload
@@ -87,6 +87,12 @@ class Exchange:
     job_id: int | None = None
     #: Its job type, when known: what the getJobResult answer is checked against.
     type_job_id: str | None = None
+    #: The token as sent (v1 ``api_token``, v2 ``clientKey``): any JSON value, None if absent.
+    token: Any = None
+    #: The transport fault the request got (``"reset"``, ``"hang"``, ...), or None. A faulted
+    #: exchange's ``status`` is what was sent (0: nothing, the connection was reset) and its
+    #: ``response`` the JSON sent, or ``{}`` when what was sent is not a JSON object.
+    fault: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         """The toolkit's exchange format (one JSON Lines object), with the token masked."""
@@ -105,7 +111,44 @@ class Exchange:
         }
         if self.type_job_id is not None:
             record["type_job_id"] = self.type_job_id
+        if self.fault is not None:
+            # `omofake validate` holds a faulted answer (the fake's doing) against no one.
+            record["fault"] = self.fault
+            if not self.status:  # a reset: no status was sent
+                del record["status"]
         return record
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, as JSON can carry it, nothing masked: ``time`` in ISO 8601 (to the
+        microsecond), each violation as a dict of its fields. :meth:`from_dict` reads it back
+        into an equal exchange (what a test talking to a server in another process reads)."""
+        out: dict[str, Any] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if spec.name == "time":
+                value = value.isoformat()
+            elif spec.name == "violations":
+                value = [asdict(violation) for violation in value]
+            out[spec.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Exchange:
+        """The exchange :meth:`to_dict` made. Keys it does not know are ignored (a newer server
+        may send more); a field without a default must be there (KeyError otherwise)."""
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            if spec.name not in data:
+                if spec.default is MISSING and spec.default_factory is MISSING:
+                    raise KeyError(f"an exchange needs {spec.name!r}; found only {', '.join(data)}")
+                continue
+            value = data[spec.name]
+            if spec.name == "time":
+                value = datetime.fromisoformat(value)
+            elif spec.name == "violations":
+                value = tuple(Violation(**violation) for violation in value)
+            values[spec.name] = value
+        return cls(**values)
 
 
 Listener = Callable[[Exchange], None]
@@ -265,6 +308,15 @@ class _Questions(Sequence[Exchange]):
             raise AssertionError(f"omofake received no {endpoint or ''} request".replace("  ", " "))
         return matching[-1]
 
+    def for_token(self, token: Any) -> Exchanges:
+        """The exchanges whose request sent ``token`` (v1 ``api_token``, v2 ``clientKey``)."""
+        return Exchanges(e for e in self if e.token == token)
+
+    @property
+    def faults(self) -> list[Exchange]:
+        """The exchanges that got a transport fault (``configure(fault=...)``)."""
+        return [e for e in self if e.fault is not None]
+
     def polls(self, job_id: int) -> int:
         """How many getJobResult requests asked about ``job_id``."""
         return sum(1 for e in self.job_results if e.job_id == job_id)
@@ -385,6 +437,12 @@ class Journal(_Questions):
             self._items.clear()
             self._bytes = 0
             self.generation += 1
+
+    def forget_token(self, token: Any) -> None:
+        """Forget the exchanges whose request sent ``token`` (``total`` goes on counting)."""
+        with self._adding, self._lock:
+            self._items = deque((e, cost) for e, cost in self._items if e.token != token)
+            self._bytes = sum(cost for _, cost in self._items)
 
     def snapshot(self) -> Exchanges:
         """The exchanges as they stand now, fixed: a consistent view for tests to read."""

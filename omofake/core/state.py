@@ -7,12 +7,21 @@ onto it and renders what it decides.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
 from omofake.core.accounts import Accounts
-from omofake.core.behaviour import ACCOUNT_KNOBS, SERVER_KNOBS, BehaviourTable, UserCodeError, check_timing
+from omofake.core.behaviour import (
+    ACCOUNT_KNOBS,
+    SERVER_KNOBS,
+    BehaviourTable,
+    Fault,
+    Side,
+    UserCodeError,
+    check_timing,
+    check_token,
+)
 from omofake.core.clock import Clock
 from omofake.core.jobs import JobStore
 
@@ -40,9 +49,13 @@ class FakeState:
         tokens: Collection[str] | None = None,
         clock: Clock | None = None,
         max_jobs: int | None = None,
+        scenario: Iterable[Mapping[str, Any]] | None = None,
         **knobs: Any,
     ) -> None:
         self._base = {"seed": seed, "strict": strict, "tokens": tokens, **knobs}
+        #: Configure calls applied, in order, after the keyword settings: with them, the
+        #: baseline that :meth:`reset` returns to (``times`` scripts armed again).
+        self.scenario: tuple[dict[str, Any], ...] = check_scenario(scenario or (), "scenario")
         self.behaviours = BehaviourTable()
         self.store = JobStore(seed, clock, max_jobs=max_jobs)
         self.strict = strict
@@ -69,10 +82,20 @@ class FakeState:
     def configure(self, **knobs: Any) -> None:
         """Change behaviour; see :class:`omofake.core.behaviour.Knobs` for the keywords."""
         job_type, times = knobs.pop("job_type", None), knobs.pop("times", None)
+        token = knobs.pop("token", None)
         server = {k: knobs.pop(k) for k in list(knobs) if k in SERVER_KNOBS}
         if server and (job_type is not None or times is not None):
             raise ValueError(f"{', '.join(server)} apply to the whole server, not to a job_type or times")
-        self.behaviours.set(knobs, job_type=job_type, times=times)
+        if server and token is not None:
+            if others := [k for k in server if k != "balance"]:
+                raise ValueError(
+                    f"{', '.join(others)} apply to the whole server, not to a token "
+                    "(of the server settings only balance takes token=)"
+                )
+            token = check_token(token)
+        self.behaviours.set(knobs, job_type=job_type, times=times, token=token)
+        if token is not None and "balance" in server:
+            self.accounts.set_balance_of(token, server.pop("balance"))
         if "strict" in server:
             self.strict = bool(server["strict"])
         if "tokens" in server:
@@ -96,9 +119,35 @@ class FakeState:
                 server.get("timing", self.timing), server.get("speed", self.speed)
             )
 
-    def reset(self) -> None:
+    def fault_for(self, side: Side, type_job_id: str | None, token: str | None) -> Fault | None:
+        """The transport fault a request gets, if any (see :mod:`omofake.core.behaviour`)."""
+        if not self.behaviours.has_faults:
+            return None
+        generation = REQUEST_GENERATION.get()
+        with self.lock:
+            # A request from before a reset must not use up the next test's times=N faults.
+            if generation is not None and generation != self.generation:
+                return None
+            return self.behaviours.fault_for(side, type_job_id, token, self.store.chance)
+
+    def reset(self, token: str | None = None) -> None:
         """Forget jobs, configuration and user errors: back to the settings the service was
-        made with. Requests that began before are stale from now on."""
+        made with. Requests that began before are stale from now on.
+
+        With a token: forget only that token's scoped settings and scripts, its jobs, and its
+        balance (spent money and a ``token=`` balance); nothing else changes, and requests of
+        other tokens in flight are not stale. The scenario's calls scoped to that token are
+        applied again: its part of the baseline."""
+        if token is not None:
+            token = check_token(token)
+            with self.lock:
+                self.behaviours.clear(token)
+                self.store.forget_token(token)
+                self.accounts.forget(token)
+                for entry in self.scenario:
+                    if entry.get("token") == token:
+                        self.configure(**entry)
+            return
         with self.lock:
             self.store.reset(self._base["seed"])
             self.behaviours.clear()
@@ -109,6 +158,25 @@ class FakeState:
             job = {k: v for k, v in self._base.items() if k not in SERVER_KNOBS}
             self.configure(**server)
             self.configure(**job)
+            for index, entry in enumerate(self.scenario):
+                try:
+                    self.configure(**entry)
+                except (TypeError, ValueError) as exc:  # on the first reset, the constructor's
+                    raise type(exc)(f"scenario[{index}]: {exc}") from exc
+
+    def configure_all(self, calls: Sequence[Mapping[str, Any]]) -> None:
+        """Several :meth:`configure` calls, all or none: each is tried on a scratch state first,
+        and the first that fails raises :class:`ConfigureError` (the index and the exception)
+        with nothing changed here."""
+        checked = check_scenario(calls, "configure")
+        scratch = FakeState()
+        for index, call in enumerate(checked):
+            try:
+                scratch.configure(**call)
+            except (TypeError, ValueError) as exc:
+                raise ConfigureError(index, exc) from exc
+        for call in checked:
+            self.configure(**call)
 
     def accepts(self, token: str) -> bool:
         return bool(token) if self.tokens is None else token in self.tokens
@@ -120,6 +188,32 @@ class FakeState:
                 self.user_errors
             ) < MAX_USER_ERRORS:
                 self.user_errors.append(error)
+
+
+class ConfigureError(Exception):
+    """One call of :meth:`FakeState.configure_all` failed: ``index`` is its place in the list,
+    ``error`` the TypeError or ValueError that :meth:`FakeState.configure` raised for it."""
+
+    def __init__(self, index: int, error: TypeError | ValueError) -> None:
+        super().__init__(f"[{index}]: {error}")
+        self.index = index
+        self.error = error
+
+
+def check_scenario(calls: Iterable[Any], name: str) -> tuple[dict[str, Any], ...]:
+    """Configure calls as dicts of settings; a TypeError naming ``name[index]`` for one that
+    is not a mapping of names (the settings themselves are checked by applying them)."""
+    if isinstance(calls, (str, bytes, Mapping)):
+        raise TypeError(f"{name} must be a list of configure calls (dicts of settings), not {calls!r}")
+    checked = []
+    for index, call in enumerate(calls):
+        if not isinstance(call, Mapping) or not all(isinstance(key, str) for key in call):
+            raise TypeError(
+                f"{name}[{index}] must be a dict of configure settings, such as "
+                f"{{'outcome': 'fail', 'times': 1}}, not {call!r}"
+            )
+        checked.append(dict(call))
+    return tuple(checked)
 
 
 def _check_tokens(tokens: Any) -> frozenset[str] | None:
