@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from omofake.contract.validation import validate_file
 from omofake.core.behaviour import FAULTS
 from omofake.http.faults import WIRE_FAULTS
 
-from .helpers import PNG, TOKEN, create_body
+from .helpers import OMOFAKE, PNG, TOKEN, create_body
 
 OTHER = "another-token-4567"
 
@@ -361,6 +362,9 @@ def test_every_fault_is_recorded_and_validates(tmp_path: Path) -> None:
     assert all(line["response"] == {} for line in lines[:6])
     assert lines[0]["request"]["api_token"] == "test***"  # masked, as every line
     assert validate_file(path) == []
+    done = subprocess.run([*OMOFAKE, "validate", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "all 9 exchanges in 1 file hold to the contract" in done.stdout
 
 
 def test_validate_still_checks_the_request_of_a_faulted_exchange(tmp_path: Path) -> None:
