@@ -20,7 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union, get_args
 
 from omofake.core.catalogue import CATALOGUE
 
@@ -33,10 +33,10 @@ Latency = Union[float, tuple[float, float]]
 ResultSpec = Union[str, Callable[["Job"], str]]
 
 
+FaultName = Literal["reset", "empty", "truncated", "bad_gateway", "unavailable", "rate_limited", "hang"]
 #: The transport faults, in the order the README lists them. All but "hang" keep the request
 #: from the service: no job, no charge, no poll; "hang" sends the real answer, late.
-FAULTS = ("reset", "empty", "truncated", "bad_gateway", "unavailable", "rate_limited", "hang")
-FaultName = Literal["reset", "empty", "truncated", "bad_gateway", "unavailable", "rate_limited", "hang"]
+FAULTS: tuple[FaultName, ...] = get_args(FaultName)
 #: Which requests a fault knob hits: "create" is createJob/createTask and every request that
 #: names no job (as ``create_latency``), "result" is getJobResult/getTaskResult.
 Side = Literal["create", "result"]
@@ -341,6 +341,11 @@ class BehaviourTable:
                         f"times= counts jobs for {', '.join(jobs)} but faulted requests for "
                         f"{', '.join(faults)}: configure them in separate calls"
                     )
+                if faults and not kept.keys() & {"create_fault", "result_fault"}:
+                    raise ValueError(
+                        f"times= with {', '.join(faults)} counts faulted requests: name the fault too "
+                        "(fault, create_fault or result_fault)"
+                    )
                 (self.fault_scripts if faults else self.scripts).append(_Script(kept, key, token, times))
                 self._update_flags()
                 return
@@ -396,13 +401,14 @@ class BehaviourTable:
         """The fault a request gets, if any; consumes a scripted one it gets. ``chance(rate)``
         draws whether a request with that ``fault_rate`` gets it (from the seeded source)."""
         with self._lock:
+            name = f"{side}_fault"
             for script in self.fault_scripts:
-                if not script.matches(type_job_id, token):
+                # A script counts the requests of the side it names a fault for, and only those.
+                if name not in script.knobs or not script.matches(type_job_id, token):
                     continue
                 plan = _fault_plan({**self._merged(type_job_id, token), **script.knobs})
                 fault = plan.fault(side)
-                if fault is None:
-                    continue
+                assert fault is not None
                 # The nearest script decides; one that draws no fault is not used up.
                 if not chance(plan.fault_rate):
                     return None
