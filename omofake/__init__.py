@@ -30,6 +30,11 @@ _EXPORTS = {
     "Exchange": "omofake.core.journal",
     "Journal": "omofake.core.journal",
     "FakeServer": "omofake.http.server",
+    "FakeServerLike": "omofake.http.protocol",
+    "JobLike": "omofake.http.protocol",
+    "RemoteJob": "omofake.http.remote",
+    "RemoteServer": "omofake.http.remote",
+    "RemoteServerError": "omofake.http.remote",
 }
 
 __all__ = [
@@ -38,8 +43,10 @@ __all__ = [
     "ContractError",
     "Exchange",
     "FakeServer",
+    "FakeServerLike",
     "Job",
     "JobFailed",
+    "JobLike",
     "JobResult",
     "JobType",
     "Journal",
@@ -48,6 +55,9 @@ __all__ = [
     "OmoClient",
     "OmoError",
     "ProtocolError",
+    "RemoteJob",
+    "RemoteServer",
+    "RemoteServerError",
     "SolveTimeout",
     "Violation",
     "__version__",
@@ -62,6 +72,8 @@ if TYPE_CHECKING:
     from omofake.core.jobs import Job
     from omofake.core.journal import Exchange, Journal
     from omofake.errors import JobFailed, OmoError, ProtocolError, SolveTimeout
+    from omofake.http.protocol import FakeServerLike, JobLike
+    from omofake.http.remote import RemoteJob, RemoteServer, RemoteServerError
     from omofake.http.server import FakeServer
 
 
