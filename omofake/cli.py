@@ -28,9 +28,12 @@ from omofake.contract.exchanges import FORMATS, Report, TextReport, report_for, 
 from omofake.contract.openapi import DEFAULT_SERVER_URL, openapi_document
 from omofake.contract.registry import SCHEMA_NAMES, load_schema, schema_path
 from omofake.core.accounts import check_prices
+from omofake.core.clock import ManualClock
 from omofake.core.journal import Exchange, hide_token, json_type, mask_token
 from omofake.core.pricing import money
+from omofake.core.scenario import Scenario, ScenarioError, load_scenario
 from omofake.http.app import DEFAULT_MAX_BODY
+from omofake.http.control import CONTROL_PREFIX, TOKEN_HEADER
 from omofake.http.server import FakeServer
 
 log = logging.getLogger("omofake.serve")
@@ -91,10 +94,16 @@ def add_serve(commands: Subparsers) -> None:
         description="Run the fake OMOcaptcha API. Prints the URL once it accepts connections, "
         "and one line per request (tokens masked) to standard error.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    # No defaults here but None: a flag given wins over a scenario file's [server] setting,
+    # which wins over SERVE_DEFAULTS (applied in run_serve).
     serve.add_argument(
-        "--port", type=_port, default=8765, help="port to bind, 0 for a free one (default: %(default)s)"
+        "--config",
+        metavar="FILE",
+        help="a scenario file (TOML, or JSON by its .json suffix): [server] settings by their flag "
+        "names, which flags given here override, and [[configure]] calls, the server's baseline",
     )
+    serve.add_argument("--host", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=_port, help="port to bind, 0 for a free one (default: 8765)")
     serve.add_argument(
         "--latency",
         type=_latency,
@@ -131,6 +140,7 @@ def add_serve(commands: Subparsers) -> None:
     serve.add_argument(
         "--strict",
         action="store_true",
+        default=None,
         help="require the documented forms: type_job_id as text, job_id as a number",
     )
     serve.add_argument(
@@ -166,9 +176,8 @@ def add_serve(commands: Subparsers) -> None:
     serve.add_argument(
         "--max-body",
         type=_at_least_one,
-        default=DEFAULT_MAX_BODY,
         metavar="BYTES",
-        help="largest request body accepted, larger ones get 413 (default: %(default)s)",
+        help=f"largest request body accepted, larger ones get 413 (default: {DEFAULT_MAX_BODY})",
     )
     serve.add_argument(
         "--idle-timeout",
@@ -192,10 +201,9 @@ def add_serve(commands: Subparsers) -> None:
     serve.add_argument(
         "--max-jobs",
         type=_positive_int,
-        default=SERVE_MAX_JOBS,
         metavar="N",
         help="jobs kept in memory; past it the job finished longest ago is forgotten first "
-        "(default: %(default)s)",
+        f"(default: {SERVE_MAX_JOBS})",
     )
     serve.add_argument(
         "--ready-file",
@@ -204,16 +212,68 @@ def add_serve(commands: Subparsers) -> None:
         help="write the URL to FILE (atomically) once the server accepts connections, and remove "
         "FILE when it stops; omofake wait --ready-file FILE waits for it",
     )
-    serve.add_argument("--quiet", action="store_true", help="do not log each request")
-    serve.set_defaults(run=run_serve)
+    serve.add_argument(
+        "--manual-clock",
+        action="store_true",
+        default=None,
+        help='run on a clock that moves only when told to (POST /_omofake/clock {"advance": S}), '
+        "so solve_after and realistic timing take no real time",
+    )
+    serve.add_argument(
+        "--no-control",
+        dest="control",
+        action="store_false",
+        default=None,
+        help="serve no control API: /_omofake/... paths are then unknown paths of the API",
+    )
+    serve.add_argument(
+        "--control-token",
+        type=_control_token,
+        metavar="TOKEN",
+        help=f"require the header {TOKEN_HEADER}: TOKEN on every control call "
+        f"(default: ${CONTROL_TOKEN_ENV} if set, else none)",
+    )
+    serve.add_argument("--quiet", action="store_true", default=None, help="do not log each request")
+    serve.set_defaults(run=run_serve, serve_parser=serve)
+
+
+#: The settings ``serve`` applies when neither a flag nor the scenario file gives one.
+SERVE_DEFAULTS: dict[str, Any] = {
+    "host": "127.0.0.1",
+    "port": 8765,
+    "strict": False,
+    "max_body": DEFAULT_MAX_BODY,
+    "max_jobs": SERVE_MAX_JOBS,
+    "manual_clock": False,
+    "control": True,
+    "quiet": False,
+}
+#: Where ``serve`` reads the control token when ``--control-token`` is not given.
+CONTROL_TOKEN_ENV = "OMOFAKE_CONTROL_TOKEN"
+#: Flags a scenario file's [server] table cannot set.
+_NOT_IN_SCENARIO = frozenset({"help", "config"})
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    scenario = _settle_serve_settings(args)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(EscapingFormatter("%(asctime)s %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+    if args.quiet:
+        logging.getLogger("omofake.control").setLevel(logging.WARNING)
     # A flag left out is None, which FakeServer reads as "not set": the defaults apply.
-    server = FakeServer(
+    try:
+        server = _make_server(args, scenario)
+    except (TypeError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    if not args.quiet:
+        server.journal.listeners.append(log_exchange)
+    ready_file = Path(args.ready_file) if args.ready_file is not None else None
+    return asyncio.run(_serve(server, ready_file))
+
+
+def _make_server(args: argparse.Namespace, scenario: Scenario | None) -> FakeServer:
+    return FakeServer(
         args.host,
         args.port,
         seed=args.seed,
@@ -235,11 +295,88 @@ def run_serve(args: argparse.Namespace) -> int:
         balance_error=args.balance_error,
         timing=args.timing,
         speed=args.speed,
+        clock=ManualClock() if args.manual_clock else None,
+        control=args.control,
+        control_token=args.control_token if args.control else None,
+        scenario=None if scenario is None else scenario.configure,
     )
-    if not args.quiet:
-        server.journal.listeners.append(log_exchange)
-    ready_file = Path(args.ready_file) if args.ready_file is not None else None
-    return asyncio.run(_serve(server, ready_file))
+
+
+def _settle_serve_settings(args: argparse.Namespace) -> Scenario | None:
+    """Fill in what the command line left out (None): from the environment (the control
+    token), then the scenario file's [server] table, then :data:`SERVE_DEFAULTS`."""
+    if args.control is False and args.control_token is not None:
+        raise CliError("--control-token goes with the control API: drop --no-control, or the token")
+    if args.control_token is None and os.environ.get(CONTROL_TOKEN_ENV):
+        args.control_token = os.environ[CONTROL_TOKEN_ENV]
+    scenario = None
+    if args.config is not None:
+        try:
+            scenario = load_scenario(args.config)
+        except ScenarioError as exc:
+            raise CliError(str(exc)) from None
+        for dest, value in _scenario_settings(scenario, args.serve_parser).items():
+            if getattr(args, dest) is None:
+                setattr(args, dest, value)
+    for dest, value in SERVE_DEFAULTS.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, value)
+    return scenario
+
+
+def _scenario_settings(scenario: Scenario, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The [server] table's settings by the flags' destinations, each checked as its flag is."""
+    flags: dict[str, argparse.Action] = {}
+    for flag in parser._actions:  # argparse has no public way to list a parser's flags
+        for option in flag.option_strings:
+            name = option.lstrip("-").replace("-", "_")
+            if option.startswith("--") and name not in _NOT_IN_SCENARIO:
+                flags[name] = flag
+    settings: dict[str, Any] = {}
+    for key, value in scenario.server.items():
+        action = flags.get(key)
+        if action is None:
+            known = ", ".join(sorted(flags))
+            raise CliError(str(scenario.error("server", key, f"unknown serve setting; known: {known}")))
+        try:
+            setting = _scenario_setting(action, value)
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            raise CliError(str(scenario.error("server", key, str(exc)))) from None
+        if setting is not None:
+            settings[action.dest] = setting
+    return settings
+
+
+def _scenario_setting(action: argparse.Action, value: Any) -> Any:
+    if action.nargs == 0:  # a switch: --strict, --no-control
+        if not isinstance(value, bool):
+            raise argparse.ArgumentTypeError(f"expected true or false, not {value!r}")
+        return action.const if value else None
+    if isinstance(action, argparse._AppendAction):  # --token, --price: a list, or one value
+        values = value if isinstance(value, list) else [value]
+        return [_flag_value(action, item) for item in values] or None
+    if isinstance(value, list) and len(value) == 2 and action.dest == "latency":
+        value = ":".join(str(bound) for bound in value)  # [min, max], as in configure
+    return _flag_value(action, value)
+
+
+def _flag_value(action: argparse.Action, value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise argparse.ArgumentTypeError(f"expected text or a number, as the flag takes, not {value!r}")
+    if action.type is None and not isinstance(value, str):
+        raise argparse.ArgumentTypeError(f"expected text, not {value!r}")
+    convert: Callable[[str], Any] = action.type if callable(action.type) else str
+    converted = convert(value if isinstance(value, str) else str(value))
+    if action.choices is not None and converted not in action.choices:
+        choices = ", ".join(repr(choice) for choice in action.choices)
+        raise argparse.ArgumentTypeError(f"expected one of {choices}, not {value!r}")
+    return converted
+
+
+def _control_token(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("a control token cannot be empty")
+    return text
 
 
 def _positive_int(text: str) -> int:
@@ -522,6 +659,9 @@ async def _serve(server: FakeServer, ready_file: Path | None = None) -> int:
     # The URL on stdout, flushed, is the readiness signal scripts wait for.
     print(server.url, flush=True)
     log.info("omofake serving the OMOcaptcha API at %s/api (Ctrl-C to stop)", server.url)
+    if server.control is not None:
+        guarded = f" (header {TOKEN_HEADER} required)" if server.control.guarded else ""
+        log.info("control API at %s%s%s", server.url, CONTROL_PREFIX, guarded)
     try:
         await stop.wait()
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Protocol
@@ -29,6 +30,8 @@ class ManualClock:
         return self._now
 
     def advance(self, seconds: float) -> None:
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
+            raise ValueError(f"advance takes a finite number of seconds, not {seconds!r}")
         if seconds < 0:
             raise ValueError("a clock cannot go back")
         with self._lock:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -204,6 +205,38 @@ class JobStore(Mapping[int, Job]):
                 job.result = job.planned_result if job.outcome == "success" else None
                 if self.max_jobs is not None:
                     self._finished.append(job)
+            return job
+
+    def force(self, job_id: int, status: Any, result: Any = None) -> Job:
+        """Set a job's status from outside, whatever its behaviour planned: ``"success"`` (with
+        ``result`` as its result text, else the one planned), ``"fail"``, or ``"running"``, which
+        holds it running, however often it is polled, until it is forced again. KeyError for an
+        unknown job; ValueError for a status or result it cannot take."""
+        if status not in ("running", "success", "fail"):
+            raise ValueError(f"status must be 'running', 'success' or 'fail', not {status!r}")
+        if result is not None and status != "success":
+            raise ValueError(f"a result goes with status 'success' only, not with {status!r}")
+        if result is not None and (not isinstance(result, str) or not result):
+            raise ValueError(f"result must be a non-empty text, not {result!r}")
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise KeyError(job_id)
+            was_done = job.done
+            if status == "running":
+                # Polls move a job on once its running_polls are spent: these never are.
+                job.behaviour = replace(job.behaviour, running_polls=sys.maxsize)
+                job.status, job.result = "running", None
+                if was_done and self.max_jobs is not None and job in self._finished:
+                    self._finished.remove(job)  # not a finished job to evict first any more
+                return job
+            job.outcome = status
+            if result is not None:
+                job.planned_result = result
+            job.status = status
+            job.result = job.planned_result if status == "success" else None
+            if not was_done and self.max_jobs is not None:
+                self._finished.append(job)
             return job
 
     def snapshot(self) -> Mapping[int, Job]:

@@ -11,8 +11,8 @@ import sys
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, overload
@@ -106,6 +106,38 @@ class Exchange:
         if self.type_job_id is not None:
             record["type_job_id"] = self.type_job_id
         return record
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, as JSON can carry it, nothing masked: ``time`` in ISO 8601 (to the
+        microsecond), each violation as a dict of its fields. :meth:`from_dict` reads it back
+        into an equal exchange (what a test talking to a server in another process reads)."""
+        out: dict[str, Any] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if spec.name == "time":
+                value = value.isoformat()
+            elif spec.name == "violations":
+                value = [asdict(violation) for violation in value]
+            out[spec.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Exchange:
+        """The exchange :meth:`to_dict` made. Keys it does not know are ignored (a newer server
+        may send more); a field without a default must be there (KeyError otherwise)."""
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            if spec.name not in data:
+                if spec.default is MISSING and spec.default_factory is MISSING:
+                    raise KeyError(f"an exchange needs {spec.name!r}; found only {', '.join(data)}")
+                continue
+            value = data[spec.name]
+            if spec.name == "time":
+                value = datetime.fromisoformat(value)
+            elif spec.name == "violations":
+                value = tuple(Violation(**violation) for violation in value)
+            values[spec.name] = value
+        return cls(**values)
 
 
 Listener = Callable[[Exchange], None]

@@ -7,7 +7,7 @@ onto it and renders what it decides.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -40,9 +40,13 @@ class FakeState:
         tokens: Collection[str] | None = None,
         clock: Clock | None = None,
         max_jobs: int | None = None,
+        scenario: Iterable[Mapping[str, Any]] | None = None,
         **knobs: Any,
     ) -> None:
         self._base = {"seed": seed, "strict": strict, "tokens": tokens, **knobs}
+        #: Configure calls applied, in order, after the keyword settings: with them, the
+        #: baseline that :meth:`reset` returns to (``times`` scripts armed again).
+        self.scenario: tuple[dict[str, Any], ...] = check_scenario(scenario or (), "scenario")
         self.behaviours = BehaviourTable()
         self.store = JobStore(seed, clock, max_jobs=max_jobs)
         self.strict = strict
@@ -109,6 +113,25 @@ class FakeState:
             job = {k: v for k, v in self._base.items() if k not in SERVER_KNOBS}
             self.configure(**server)
             self.configure(**job)
+            for index, entry in enumerate(self.scenario):
+                try:
+                    self.configure(**entry)
+                except (TypeError, ValueError) as exc:  # on the first reset, the constructor's
+                    raise type(exc)(f"scenario[{index}]: {exc}") from exc
+
+    def configure_all(self, calls: Sequence[Mapping[str, Any]]) -> None:
+        """Several :meth:`configure` calls, all or none: each is tried on a scratch state first,
+        and the first that fails raises :class:`ConfigureError` (the index and the exception)
+        with nothing changed here."""
+        checked = check_scenario(calls, "configure")
+        scratch = FakeState()
+        for index, call in enumerate(checked):
+            try:
+                scratch.configure(**call)
+            except (TypeError, ValueError) as exc:
+                raise ConfigureError(index, exc) from exc
+        for call in checked:
+            self.configure(**call)
 
     def accepts(self, token: str) -> bool:
         return bool(token) if self.tokens is None else token in self.tokens
@@ -120,6 +143,32 @@ class FakeState:
                 self.user_errors
             ) < MAX_USER_ERRORS:
                 self.user_errors.append(error)
+
+
+class ConfigureError(Exception):
+    """One call of :meth:`FakeState.configure_all` failed: ``index`` is its place in the list,
+    ``error`` the TypeError or ValueError that :meth:`FakeState.configure` raised for it."""
+
+    def __init__(self, index: int, error: TypeError | ValueError) -> None:
+        super().__init__(f"[{index}]: {error}")
+        self.index = index
+        self.error = error
+
+
+def check_scenario(calls: Iterable[Any], name: str) -> tuple[dict[str, Any], ...]:
+    """Configure calls as dicts of settings; a TypeError naming ``name[index]`` for one that
+    is not a mapping of names (the settings themselves are checked by applying them)."""
+    if isinstance(calls, (str, bytes, Mapping)):
+        raise TypeError(f"{name} must be a list of configure calls (dicts of settings), not {calls!r}")
+    checked = []
+    for index, call in enumerate(calls):
+        if not isinstance(call, Mapping) or not all(isinstance(key, str) for key in call):
+            raise TypeError(
+                f"{name}[{index}] must be a dict of configure settings, such as "
+                f"{{'outcome': 'fail', 'times': 1}}, not {call!r}"
+            )
+        checked.append(dict(call))
+    return tuple(checked)
 
 
 def _check_tokens(tokens: Any) -> frozenset[str] | None:

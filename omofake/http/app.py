@@ -11,7 +11,7 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -22,6 +22,9 @@ from omofake.core.state import REQUEST_GENERATION
 from omofake.dialects.base import Answer, Dialect
 from omofake.http import jsonbody
 from omofake.http.bodies import BodyProblem, read_body
+
+if TYPE_CHECKING:
+    from aiohttp.typedefs import Middleware
 
 log = logging.getLogger("omofake")
 
@@ -52,8 +55,12 @@ def create_app(
     max_body: int | None = None,
     idle_timeout: float | None = None,
     header_timeout: float | None = None,
+    middlewares: Sequence[Middleware] = (),
 ) -> web.Application:
     """The application answering every route of the dialects; bodies above ``max_body`` get a 413.
+
+    ``middlewares`` run ahead of the application's own (the control API, which answers its
+    paths itself: the journal and the API's error pages never see them).
 
     ``None`` for a limit is its default (:data:`DEFAULT_MAX_BODY` and the timeouts next to it).
     The header timeout takes effect when the app runs in :class:`omofake.http.connections.FakeAppRunner`.
@@ -65,7 +72,7 @@ def create_app(
     )
     app = web.Application(
         client_max_size=max_body,
-        middlewares=[_generations, _json_errors],
+        middlewares=[*middlewares, _generations, _json_errors],
         # Bodies are inflated by omofake.http.bodies, under the limit; aiohttp's idle timeout.
         handler_args={"auto_decompress": False, "keepalive_timeout": idle},
     )

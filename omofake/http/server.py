@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -18,12 +18,14 @@ from omofake.core.behaviour import UserCodeError
 from omofake.core.clock import Clock
 from omofake.core.jobs import Job
 from omofake.core.journal import Exchange, Exchanges, Journal, Recorder
+from omofake.core.scenario import Scenario, load_scenario
 from omofake.dialects.v1.service import FakeService
 from omofake.dialects.v2.checks import ENDPOINTS as V2_ENDPOINTS
 from omofake.dialects.v2.checks import response_violations
 from omofake.dialects.v2.service import V2Service
 from omofake.http.app import create_app
 from omofake.http.connections import FakeAppRunner
+from omofake.http.control import ControlAPI
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -68,12 +70,25 @@ class FakeServer:
         journal_bytes: int | None = None,
         max_jobs: int | None = None,
         self_check: bool | None = None,
+        control: bool = True,
+        control_token: str | None = None,
+        scenario: Scenario | str | os.PathLike[str] | Iterable[Mapping[str, Any]] | None = None,
         **knobs: Any,
     ) -> None:
         self.host = host
         self.port = port
+        if isinstance(scenario, (str, os.PathLike)):
+            scenario = load_scenario(scenario)
+        if isinstance(scenario, Scenario):
+            scenario = scenario.configure
         self.service = FakeService(
-            seed=seed, strict=strict, tokens=tokens, clock=clock, max_jobs=max_jobs, **knobs
+            seed=seed,
+            strict=strict,
+            tokens=tokens,
+            clock=clock,
+            max_jobs=max_jobs,
+            scenario=scenario,
+            **knobs,
         )
         #: The v2 dialect, on the same state: v1 and v2 jobs live side by side.
         self.v2 = V2Service(state=self.service.state)
@@ -92,6 +107,10 @@ class FakeServer:
             "header_timeout": header_timeout,
         }
         create_app([self.service, self.v2], self.journal, **self._limits)
+        #: The control API under ``/_omofake/`` (None: ``control=False``).
+        self.control = ControlAPI(self, control_token) if control else None
+        if not control and control_token is not None:
+            raise ValueError("control_token goes with the control API: not with control=False")
         #: The aiohttp application while the server runs (a new one at each start).
         self.app: web.Application | None = None
         self._runner: web.AppRunner | None = None
@@ -235,7 +254,8 @@ class FakeServer:
     async def _open(self) -> None:
         # A new application at each start: an aiohttp application belongs to the loop it first
         # ran on, and a thread-mode restart runs a new loop.
-        app = create_app([self.service, self.v2], self.journal, **self._limits)
+        middlewares = () if self.control is None else (self.control.middleware,)
+        app = create_app([self.service, self.v2], self.journal, middlewares=middlewares, **self._limits)
         # A short shutdown grace: a test's teardown should not wait on a slow (latency) request.
         runner = FakeAppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
