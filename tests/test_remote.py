@@ -74,9 +74,9 @@ def harness(
 
 
 def create(
-    server: FakeServerLike, type_job_id: str = "30", token: str = TOKEN, **data: Any
+    server: FakeServerLike, job_type: str = "30", token: str = TOKEN, **data: Any
 ) -> dict[str, Any]:
-    body = create_body(type_job_id, **data) | {"api_token": token}
+    body = create_body(job_type, **data) | {"api_token": token}
     answer: dict[str, Any] = requests.post(f"{server.api_url}/createJob", json=body, timeout=10).json()
     return answer
 
@@ -192,14 +192,14 @@ def test_the_journal(harness: Harness) -> None:
 
 
 def test_the_jobs(harness: Harness) -> None:
-    harness.server.configure(running_polls=1, result="k7mpx")
+    harness.server.configure(running_polls=1, result="2|5")
     job_id = create(harness.server, "13", input="panda")["job_id"]
     job = harness.server.jobs[job_id]
     assert (job.id, job.type_job_id, job.status, job.polls, job.done) == (job_id, "13", "running", 0, False)
     assert (job.outcome, job.result, job.input) == ("success", None, "panda")
     statuses(harness.server, job_id, 2)
     job = harness.server.jobs[job_id]
-    assert (job.status, job.result, job.polls, job.done) == ("success", "k7mpx", 2, True)
+    assert (job.status, job.result, job.polls, job.done) == ("success", "2|5", 2, True)
     assert "image_base64" not in job.data and job.data["input"] == "panda"
     assert list(harness.server.jobs) == [job_id]
 
