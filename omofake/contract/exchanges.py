@@ -6,8 +6,9 @@ The exchange format is one JSON object per exchange::
      "time": "2024-05-01T12:00:00.000+00:00", "type_job_id": "23"}
 
 ``endpoint``, ``request`` and ``response`` are required; ``status`` (checked to be 200 when
-present), ``time`` and ``type_job_id`` (the job's type, which picks the result format a
-getJobResult answer is checked against) are optional. ``omofake serve --record`` and
+present), ``time``, ``type_job_id`` (the job's type, which picks the result format a
+getJobResult answer is checked against) and ``fault`` (a transport fault the fake sent instead
+of the answer: then only the request is checked) are optional. ``omofake serve --record`` and
 ``FakeServer(record=...)`` write it (:meth:`omofake.core.journal.Exchange.to_record`).
 
 A file is JSON Lines (``.jsonl`` or any other name), read a line at a time so that a large
@@ -199,6 +200,7 @@ def check_lines(path: str | os.PathLike[str]) -> Iterator[CheckedExchange | Unre
             response,
             status=record.get("status"),
             type_job_id=type_id if endpoint in ("getJobResult", "v2/getTaskResult") else None,
+            fault=record.get("fault"),
         )
         yield CheckedExchange(
             name,
@@ -351,6 +353,9 @@ def _exchange(value: Any, name: str, line: int) -> dict[str, Any]:
     status = value.get("status")
     if status is not None and (not _is_int(status) or not 100 <= status <= 599):
         raise UnreadableInput(name, line, f"not an exchange: status {_show(status)} is not an HTTP status")
+    fault = value.get("fault")
+    if fault is not None and not isinstance(fault, str):
+        raise UnreadableInput(name, line, f"not an exchange: fault is {_kind(fault)}, not text")
     type_id = value.get("type_job_id")
     if type_id is not None and not (isinstance(type_id, str) or _is_int(type_id)):
         raise UnreadableInput(

@@ -226,8 +226,13 @@ def validate_exchange(
     *,
     status: int | None = 200,
     type_job_id: str | int | None = None,
+    fault: str | None = None,
 ) -> list[Violation]:
     """Every way one request and its answer break the contract, requests first.
+
+    ``fault``: the transport fault the fake was told to send instead of the answer (a record's
+    ``"fault"``); then only the request is checked, since the answer was the test's doing.
+    A "hang" sent the real answer, late: it is checked as any other.
 
     Unlike the functions above, an endpoint the API does not have is a violation here rather
     than a programming error: this checks traffic, which may well have gone to the wrong path.
@@ -239,10 +244,13 @@ def validate_exchange(
     from omofake.dialects.v2.checks import ENDPOINTS as V2_ENDPOINTS
     from omofake.dialects.v2.checks import request_violations, response_violations
 
+    has_answer = fault in (None, "hang")
     if endpoint in V2_ENDPOINTS:
         # The endpoint names its dialect ("v2/createTask"): checked against schemas/v2/.
         task_type = None if type_job_id is None else str(type_job_id)
         violations = request_violations(endpoint, request) if endpoint != "v2/getServicePrice" else []
+        if not has_answer:
+            return violations
         violations += response_violations(endpoint, response, task_type)
         return violations + _status_violations(endpoint, status)
     if endpoint not in ENDPOINTS:
@@ -260,6 +268,8 @@ def validate_exchange(
         ]
     known = endpoint
     violations = validate_request(known, request)
+    if not has_answer:
+        return violations
     violations += validate_response(known, response, type_job_id if known == "getJobResult" else None)
     return violations + _status_violations(known, status)
 

@@ -60,6 +60,8 @@ class Accounts:
         self._start: tuple[Decimal, dict[str, Decimal]] = (DEFAULT_BALANCE, {})
         self._prices: dict[str, Decimal] = {}
         self._balances: dict[str, Decimal] = {}
+        # Starting amounts set with configure(token=..., balance=...): nearer than balance=.
+        self._own: dict[str, Decimal] = {}
 
     def set_balance(self, value: Any) -> None:
         """Every token's balance from now on (None: the default); spent money is forgotten."""
@@ -67,6 +69,27 @@ class Accounts:
         with self._lock:
             self._start = start
             self._balances.clear()
+
+    def set_balance_of(self, token: str, value: Any) -> None:
+        """One token's balance from now on (None: back to what ``balance=`` gives every token);
+        its spent money is forgotten."""
+        if value is not None and isinstance(value, Mapping):
+            raise ValueError(
+                f"balance with token= must be one amount, such as '0.5', not a mapping of tokens: {value!r}"
+            )
+        amount = None if value is None else money(value, "balance")
+        with self._lock:
+            if amount is None:
+                self._own.pop(token, None)
+            else:
+                self._own[token] = amount
+            self._balances.pop(token, None)
+
+    def forget(self, token: str) -> None:
+        """Forget a token's own starting amount and what it spent."""
+        with self._lock:
+            self._own.pop(token, None)
+            self._balances.pop(token, None)
 
     def set_prices(self, value: Any) -> None:
         prices = check_prices(value)
@@ -78,6 +101,7 @@ class Accounts:
             self._start = (DEFAULT_BALANCE, {})
             self._prices = {}
             self._balances.clear()
+            self._own.clear()
 
     def price(self, type_job_id: str) -> Decimal:
         return self._prices[type_job_id] if type_job_id in self._prices else price_of(type_job_id)
@@ -109,5 +133,7 @@ class Accounts:
         return self._balances[token]
 
     def _starting(self, token: str) -> Decimal:
+        if token in self._own:
+            return self._own[token]
         default, named = self._start
         return named.get(token, default)

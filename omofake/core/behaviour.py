@@ -1,8 +1,16 @@
-"""How the fake behaves: the configuration knobs, their layers and the queue of scripted jobs.
+"""How the fake behaves: the configuration knobs, their layers and the queues of scripts.
 
-A knob can be set globally, for one job type, or for the next N jobs (``times=N``). When a job
-is created its behaviour is resolved once, nearest layer first: the next scripted entry that
-matches its type, then its type's settings, then the global ones, then the defaults.
+A knob can be set globally, for one job type, for one token (the v1 ``api_token`` / v2
+``clientKey`` a request sends), for a token and a type, or for the next N jobs (``times=N``).
+When a job is created its behaviour is resolved once, nearest layer first: the next scripted
+entry that matches its type and token, then the token+type settings, the token's, the type's,
+the global ones, then the defaults.
+
+Transport faults (``fault``, ``create_fault``, ``result_fault`` and their ``fault_rate``,
+``retry_after``, ``hang_seconds``) use the same layers but are resolved for each request, not
+once per job: a fault set after a job was created still hits its polls. Their ``times=N``
+scripts count the requests that get the fault. The core only decides which fault a request
+gets (:class:`Fault`); :mod:`omofake.http.faults` acts it out on the wire.
 """
 
 from __future__ import annotations
@@ -25,10 +33,20 @@ Latency = Union[float, tuple[float, float]]
 ResultSpec = Union[str, Callable[["Job"], str]]
 
 
+#: The transport faults, in the order the README lists them. All but "hang" keep the request
+#: from the service: no job, no charge, no poll; "hang" sends the real answer, late.
+FAULTS = ("reset", "empty", "truncated", "bad_gateway", "unavailable", "rate_limited", "hang")
+FaultName = Literal["reset", "empty", "truncated", "bad_gateway", "unavailable", "rate_limited", "hang"]
+#: Which requests a fault knob hits: "create" is createJob/createTask and every request that
+#: names no job (as ``create_latency``), "result" is getJobResult/getTaskResult.
+Side = Literal["create", "result"]
+
+
 class Knobs(TypedDict, total=False):
     """The keywords of :meth:`omofake.FakeServer.configure`, the plugin marker and the CLI flags."""
 
     job_type: int | str | None
+    token: str | None
     times: int | None
     running_polls: int | None
     solve_after: float | None
@@ -49,6 +67,12 @@ class Knobs(TypedDict, total=False):
     balance_error: str | None
     timing: Literal["instant", "realistic"] | None
     speed: float | None
+    fault: FaultName | None
+    create_fault: FaultName | None
+    result_fault: FaultName | None
+    fault_rate: float | None
+    retry_after: int | None
+    hang_seconds: float | None
 
 
 class UserCodeError(Exception):
@@ -79,14 +103,43 @@ class Behaviour:
     result_error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """The transport fault one request gets: its name and the numbers the wire needs."""
+
+    name: FaultName
+    retry_after: int = 1
+    hang_seconds: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class FaultPlan:
+    """The resolved fault knobs of a scope (the defaults: no fault)."""
+
+    create_fault: FaultName | None = None
+    result_fault: FaultName | None = None
+    fault_rate: float = 1.0
+    retry_after: int = 1
+    hang_seconds: float = 10.0
+
+    def fault(self, side: Side) -> Fault | None:
+        name = self.create_fault if side == "create" else self.result_fault
+        return None if name is None else Fault(name, self.retry_after, self.hang_seconds)
+
+
 JOB_KNOBS = frozenset(f.name for f in fields(Behaviour))
+FAULT_KNOBS = frozenset(f.name for f in fields(FaultPlan))
 #: Knobs of the whole server; the money and timing ones are read by the service.
 ACCOUNT_KNOBS = frozenset({"balance", "prices", "balance_error", "timing", "speed"})
 SERVER_KNOBS = frozenset({"tokens", "seed", "strict"}) | ACCOUNT_KNOBS
-SCOPE_KNOBS = frozenset({"job_type", "times"})
+SCOPE_KNOBS = frozenset({"job_type", "times", "token"})
 # Shorthands that set a pair of knobs, or another knob in other words.
-_ALIASES = {"latency": ("create_latency", "result_latency"), "error": ("create_error", "result_error")}
-ALL_KNOBS = JOB_KNOBS | SERVER_KNOBS | SCOPE_KNOBS | set(_ALIASES) | {"outcome"}
+_ALIASES = {
+    "latency": ("create_latency", "result_latency"),
+    "error": ("create_error", "result_error"),
+    "fault": ("create_fault", "result_fault"),
+}
+ALL_KNOBS = JOB_KNOBS | FAULT_KNOBS | SERVER_KNOBS | SCOPE_KNOBS | set(_ALIASES) | {"outcome"}
 
 
 def _check_latency(name: str, value: Any) -> Latency:
@@ -132,6 +185,25 @@ def _check_result(name: str, value: Any) -> ResultSpec:
     return value  # type: ignore[no-any-return]
 
 
+def _check_fault(name: str, value: Any) -> str:
+    if value not in FAULTS:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, FAULTS))}, not {value!r}")
+    return value  # type: ignore[no-any-return]
+
+
+def _check_seconds(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a whole number of seconds, 0 or more, not {value!r}")
+    return value
+
+
+def check_token(value: Any) -> str:
+    """A ``token=`` scope: the api token (v1 ``api_token``, v2 ``clientKey``) as text."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"token must be an api token (non-empty text), such as 'ci-test-17', not {value!r}")
+    return value
+
+
 _CHECKS: Mapping[str, Callable[[str, Any], Any]] = {
     "running_polls": _check_polls,
     "solve_after": _check_number,
@@ -141,6 +213,11 @@ _CHECKS: Mapping[str, Callable[[str, Any], Any]] = {
     "result_latency": _check_latency,
     "create_error": _check_text,
     "result_error": _check_text,
+    "create_fault": _check_fault,
+    "result_fault": _check_fault,
+    "fault_rate": lambda name, value: _check_number(name, value, high=1),
+    "retry_after": _check_seconds,
+    "hang_seconds": _check_number,
 }
 
 
@@ -174,7 +251,7 @@ def job_knobs(knobs: Mapping[str, Any]) -> dict[str, Any]:
     for alias, targets in _ALIASES.items():
         if alias in knobs:
             out.update(dict.fromkeys(targets, knobs[alias]))
-    out.update({k: v for k, v in knobs.items() if k in JOB_KNOBS})
+    out.update({k: v for k, v in knobs.items() if k in JOB_KNOBS or k in FAULT_KNOBS})
     return {k: v if v is None else _CHECKS[k](k, v) for k, v in out.items()}
 
 
@@ -202,71 +279,172 @@ def job_type_key(job_type: int | str) -> str:
 class _Script:
     knobs: dict[str, Any]
     job_type: str | None
+    token: str | None
     remaining: int
+
+    def matches(self, type_job_id: str | None, token: str | None) -> bool:
+        return self.job_type in (None, type_job_id) and self.token in (None, token)
+
+    def use(self, queue: deque[_Script]) -> None:
+        self.remaining -= 1
+        if self.remaining == 0:
+            queue.remove(self)
+
+
+#: A scope's resolved behaviour and faults, shared by every job and request that get them.
+_Resolved = tuple[Behaviour, FaultPlan]
+#: Where a knob was set: the type and the token it is scoped to (None: any).
+_Scope = tuple[Union[str, None], Union[str, None]]
 
 
 @dataclass
 class BehaviourTable:
-    """The layers of configuration. Safe to change from a test thread while the server runs."""
+    """The layers of configuration. Safe to change from a test thread while the server runs.
 
-    global_knobs: dict[str, Any] = field(default_factory=dict)
-    per_type: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ``layers`` holds the settings by scope, ``(job_type, token)``: ``(None, None)`` the global
+    ones, ``("23", None)`` a type's, ``(None, "t")`` a token's, ``("23", "t")`` both.
+    """
+
+    layers: dict[_Scope, dict[str, Any]] = field(default_factory=dict)
     scripts: deque[_Script] = field(default_factory=deque)
+    #: ``times=N`` scripts of fault knobs: they count faulted requests, not jobs.
+    fault_scripts: deque[_Script] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # Resolved behaviours by job type (None: requests naming no job), shared by every job
-    # that gets the same one, so a million jobs do not hold a million copies.
-    _resolved: dict[str | None, Behaviour] = field(default_factory=dict, repr=False)
+    # Resolved behaviours by scope, shared by every job that gets the same one, so a million
+    # jobs do not hold a million copies. A token is part of the key only when some layer names
+    # it: a server asked by thousands of tokens keeps one entry per type, not per token.
+    _resolved: dict[_Scope, _Resolved] = field(default_factory=dict, repr=False)
+    _scoped_tokens: frozenset[str] = field(default=frozenset(), repr=False)
+    #: Whether any layer or script sets a fault: read without the lock, so that a server
+    #: configured with none pays nothing per request for the feature.
+    has_faults: bool = field(default=False, repr=False)
 
     def set(
-        self, knobs: Mapping[str, Any], *, job_type: int | str | None = None, times: int | None = None
+        self,
+        knobs: Mapping[str, Any],
+        *,
+        job_type: int | str | None = None,
+        times: int | None = None,
+        token: str | None = None,
     ) -> None:
         checked = job_knobs(knobs)
         key = None if job_type is None else job_type_key(job_type)
+        token = None if token is None else check_token(token)
         with self._lock:
             if times is not None:
                 if isinstance(times, bool) or not isinstance(times, int) or times < 1:
                     raise ValueError(f"times must be a whole number, 1 or more, not {times!r}")
-                self.scripts.append(_Script({k: v for k, v in checked.items() if v is not None}, key, times))
+                kept = {k: v for k, v in checked.items() if v is not None}
+                faults, jobs = sorted(kept.keys() & FAULT_KNOBS), sorted(kept.keys() & JOB_KNOBS)
+                if faults and jobs:
+                    raise ValueError(
+                        f"times= counts jobs for {', '.join(jobs)} but faulted requests for "
+                        f"{', '.join(faults)}: configure them in separate calls"
+                    )
+                (self.fault_scripts if faults else self.scripts).append(_Script(kept, key, token, times))
+                self._update_flags()
                 return
             self._resolved.clear()
-            layer = self.global_knobs if key is None else self.per_type.setdefault(key, {})
+            layer = self.layers.setdefault((key, token), {})
             layer.update(checked)
             for name in [k for k, v in layer.items() if v is None]:
                 del layer[name]
+            if not layer:
+                del self.layers[(key, token)]
+            self._update_flags()
 
-    def clear(self) -> None:
+    def _update_flags(self) -> None:
+        # Called with the lock held, after any change of layers or scripts.
+        self._scoped_tokens = frozenset(token for _, token in self.layers if token is not None)
+        self.has_faults = bool(self.fault_scripts) or any(
+            knobs.keys() & FAULT_KNOBS for knobs in self.layers.values()
+        )
+
+    def clear(self, token: str | None = None) -> None:
+        """Forget every setting and script; with a token, only those scoped to it."""
         with self._lock:
-            self.global_knobs.clear()
-            self.per_type.clear()
-            self.scripts.clear()
+            if token is None:
+                self.layers.clear()
+                self.scripts.clear()
+                self.fault_scripts.clear()
+            else:
+                for scope in [s for s in self.layers if s[1] == token]:
+                    del self.layers[scope]
+                self.scripts = deque(s for s in self.scripts if s.token != token)
+                self.fault_scripts = deque(s for s in self.fault_scripts if s.token != token)
             self._resolved.clear()
+            self._update_flags()
 
-    def for_new_job(self, type_job_id: str) -> Behaviour:
+    def for_new_job(self, type_job_id: str, token: str | None = None) -> Behaviour:
         """The behaviour of a job about to be created; consumes its scripted entry, if any."""
         with self._lock:
-            script = next((s for s in self.scripts if s.job_type in (None, type_job_id)), None)
+            script = next((s for s in self.scripts if s.matches(type_job_id, token)), None)
             if script is None:
-                return self._layered(type_job_id)
-            knobs = {**self.global_knobs, **self.per_type.get(type_job_id, {}), **script.knobs}
-            script.remaining -= 1
-            if script.remaining == 0:
-                self.scripts.remove(script)
-        return replace(_DEFAULT, **knobs) if knobs else _DEFAULT
+                return self._layered(type_job_id, token)[0]
+            knobs = {**self._merged(type_job_id, token), **script.knobs}
+            script.use(self.scripts)
+        return _behaviour(knobs)
 
-    def for_unknown_job(self) -> Behaviour:
-        """For requests that name no known job: the global layer only."""
+    def for_unknown_job(self, token: str | None = None) -> Behaviour:
+        """For requests that name no known job: the global layer, and the token's."""
         with self._lock:
-            return self._layered(None)
+            return self._layered(None, token)[0]
 
-    def _layered(self, type_job_id: str | None) -> Behaviour:
+    def fault_for(
+        self, side: Side, type_job_id: str | None, token: str | None, chance: Callable[[float], bool]
+    ) -> Fault | None:
+        """The fault a request gets, if any; consumes a scripted one it gets. ``chance(rate)``
+        draws whether a request with that ``fault_rate`` gets it (from the seeded source)."""
+        with self._lock:
+            for script in self.fault_scripts:
+                if not script.matches(type_job_id, token):
+                    continue
+                plan = _fault_plan({**self._merged(type_job_id, token), **script.knobs})
+                fault = plan.fault(side)
+                if fault is None:
+                    continue
+                # The nearest script decides; one that draws no fault is not used up.
+                if not chance(plan.fault_rate):
+                    return None
+                script.use(self.fault_scripts)
+                self._update_flags()
+                return fault
+            plan = self._layered(type_job_id, token)[1]
+            fault = plan.fault(side)
+            return fault if fault is not None and chance(plan.fault_rate) else None
+
+    def _merged(self, type_job_id: str | None, token: str | None) -> dict[str, Any]:
+        # Called with the lock held: the layers of a scope, farthest first.
+        layers = self.layers
+        knobs = dict(layers.get((None, None), {}))
+        if type_job_id is not None:
+            knobs.update(layers.get((type_job_id, None), {}))
+        if token is not None:
+            knobs.update(layers.get((None, token), {}))
+            if type_job_id is not None:
+                knobs.update(layers.get((type_job_id, token), {}))
+        return knobs
+
+    def _layered(self, type_job_id: str | None, token: str | None) -> _Resolved:
         # Called with the lock held.
-        behaviour = self._resolved.get(type_job_id)
-        if behaviour is None:
-            per_type = {} if type_job_id is None else self.per_type.get(type_job_id, {})
-            knobs = {**self.global_knobs, **per_type}
-            behaviour = replace(_DEFAULT, **knobs) if knobs else _DEFAULT
-            self._resolved[type_job_id] = behaviour
-        return behaviour
+        scope = (type_job_id, token if token in self._scoped_tokens else None)
+        resolved = self._resolved.get(scope)
+        if resolved is None:
+            knobs = self._merged(*scope)
+            resolved = (_behaviour(knobs), _fault_plan(knobs))
+            self._resolved[scope] = resolved
+        return resolved
+
+
+def _behaviour(knobs: Mapping[str, Any]) -> Behaviour:
+    own = {k: v for k, v in knobs.items() if k in JOB_KNOBS}
+    return replace(_DEFAULT, **own) if own else _DEFAULT
+
+
+def _fault_plan(knobs: Mapping[str, Any]) -> FaultPlan:
+    own = {k: v for k, v in knobs.items() if k in FAULT_KNOBS}
+    return replace(_NO_FAULT, **own) if own else _NO_FAULT
 
 
 _DEFAULT = Behaviour()
+_NO_FAULT = FaultPlan()

@@ -55,6 +55,8 @@ class Job:
     #: in the journal already): what result makers read, such as ``width_view``. Bounded as
     #: ``input`` is: text cut to :data:`MAX_INPUT` characters, lists and objects left out.
     data: Mapping[str, Any] = field(default_factory=dict)
+    #: The token (v1 ``api_token``, v2 ``clientKey``) of the request that created it.
+    token: str | None = None
 
     @property
     def job_type(self) -> JobType:
@@ -151,6 +153,7 @@ class JobStore(Mapping[int, Job]):
         data: Mapping[str, Any] | None = None,
         generation: int | None = None,
         make_result: Callable[[BaseProvider, Mapping[str, Any]], str] | None = None,
+        token: str | None = None,
     ) -> Job:
         """Make a job. A ``result`` function of the behaviour runs outside the store's lock (it
         may call back into the server); what it raises or returns amiss is a :class:`UserCodeError`.
@@ -176,6 +179,7 @@ class JobStore(Mapping[int, Job]):
                 "fail" if failed else "success",
                 generated,
                 data=_bounded_data(data),
+                token=token,
             )
         if isinstance(behaviour.result, str):
             job.planned_result = behaviour.result
@@ -238,6 +242,21 @@ class JobStore(Mapping[int, Job]):
             if not was_done and self.max_jobs is not None:
                 self._finished.append(job)
             return job
+
+    def chance(self, rate: float) -> bool:
+        """True with probability ``rate``, drawn from the seeded source (a seed repeats it).
+        Only a true probability draws, so 0 and 1 leave the random stream alone."""
+        if rate >= 1 or rate <= 0:
+            return rate >= 1
+        with self._lock:
+            return bool(self._fake.generator.random.random() < rate)
+
+    def forget_token(self, token: str) -> None:
+        """Forget the jobs that ``token`` created."""
+        with self._lock:
+            # New containers, not in-place deletes: a reader iterating the old ones is not disturbed.
+            self._jobs = {job_id: job for job_id, job in self._jobs.items() if job.token != token}
+            self._finished = deque(job for job in self._finished if job.token != token)
 
     def snapshot(self) -> Mapping[int, Job]:
         """The jobs by id as they stand now, fixed (the jobs themselves go on changing)."""

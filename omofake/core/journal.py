@@ -87,6 +87,12 @@ class Exchange:
     job_id: int | None = None
     #: Its job type, when known: what the getJobResult answer is checked against.
     type_job_id: str | None = None
+    #: The token as sent (v1 ``api_token``, v2 ``clientKey``): any JSON value, None if absent.
+    token: Any = None
+    #: The transport fault the request got (``"reset"``, ``"hang"``, ...), or None. A faulted
+    #: exchange's ``status`` is what was sent (0: nothing, the connection was reset) and its
+    #: ``response`` the JSON sent, or ``{}`` when what was sent is not a JSON object.
+    fault: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         """The toolkit's exchange format (one JSON Lines object), with the token masked."""
@@ -105,6 +111,11 @@ class Exchange:
         }
         if self.type_job_id is not None:
             record["type_job_id"] = self.type_job_id
+        if self.fault is not None:
+            # `omofake validate` holds a faulted answer (the fake's doing) against no one.
+            record["fault"] = self.fault
+            if not self.status:  # a reset: no status was sent
+                del record["status"]
         return record
 
     def to_dict(self) -> dict[str, Any]:
@@ -297,6 +308,15 @@ class _Questions(Sequence[Exchange]):
             raise AssertionError(f"omofake received no {endpoint or ''} request".replace("  ", " "))
         return matching[-1]
 
+    def for_token(self, token: Any) -> Exchanges:
+        """The exchanges whose request sent ``token`` (v1 ``api_token``, v2 ``clientKey``)."""
+        return Exchanges(e for e in self if e.token == token)
+
+    @property
+    def faults(self) -> list[Exchange]:
+        """The exchanges that got a transport fault (``configure(fault=...)``)."""
+        return [e for e in self if e.fault is not None]
+
     def polls(self, job_id: int) -> int:
         """How many getJobResult requests asked about ``job_id``."""
         return sum(1 for e in self.job_results if e.job_id == job_id)
@@ -417,6 +437,12 @@ class Journal(_Questions):
             self._items.clear()
             self._bytes = 0
             self.generation += 1
+
+    def forget_token(self, token: Any) -> None:
+        """Forget the exchanges whose request sent ``token`` (``total`` goes on counting)."""
+        with self._adding, self._lock:
+            self._items = deque((e, cost) for e, cost in self._items if e.token != token)
+            self._bytes = sum(cost for _, cost in self._items)
 
     def snapshot(self) -> Exchanges:
         """The exchanges as they stand now, fixed: a consistent view for tests to read."""

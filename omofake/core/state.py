@@ -12,7 +12,16 @@ from contextvars import ContextVar
 from typing import Any
 
 from omofake.core.accounts import Accounts
-from omofake.core.behaviour import ACCOUNT_KNOBS, SERVER_KNOBS, BehaviourTable, UserCodeError, check_timing
+from omofake.core.behaviour import (
+    ACCOUNT_KNOBS,
+    SERVER_KNOBS,
+    BehaviourTable,
+    Fault,
+    Side,
+    UserCodeError,
+    check_timing,
+    check_token,
+)
 from omofake.core.clock import Clock
 from omofake.core.jobs import JobStore
 
@@ -73,10 +82,20 @@ class FakeState:
     def configure(self, **knobs: Any) -> None:
         """Change behaviour; see :class:`omofake.core.behaviour.Knobs` for the keywords."""
         job_type, times = knobs.pop("job_type", None), knobs.pop("times", None)
+        token = knobs.pop("token", None)
         server = {k: knobs.pop(k) for k in list(knobs) if k in SERVER_KNOBS}
         if server and (job_type is not None or times is not None):
             raise ValueError(f"{', '.join(server)} apply to the whole server, not to a job_type or times")
-        self.behaviours.set(knobs, job_type=job_type, times=times)
+        if server and token is not None:
+            if others := [k for k in server if k != "balance"]:
+                raise ValueError(
+                    f"{', '.join(others)} apply to the whole server, not to a token "
+                    "(of the server settings only balance takes token=)"
+                )
+            token = check_token(token)
+        self.behaviours.set(knobs, job_type=job_type, times=times, token=token)
+        if token is not None and "balance" in server:
+            self.accounts.set_balance_of(token, server.pop("balance"))
         if "strict" in server:
             self.strict = bool(server["strict"])
         if "tokens" in server:
@@ -100,9 +119,31 @@ class FakeState:
                 server.get("timing", self.timing), server.get("speed", self.speed)
             )
 
-    def reset(self) -> None:
+    def fault_for(self, side: Side, type_job_id: str | None, token: str | None) -> Fault | None:
+        """The transport fault a request gets, if any (see :mod:`omofake.core.behaviour`)."""
+        if not self.behaviours.has_faults:
+            return None
+        generation = REQUEST_GENERATION.get()
+        with self.lock:
+            # A request from before a reset must not use up the next test's times=N faults.
+            if generation is not None and generation != self.generation:
+                return None
+            return self.behaviours.fault_for(side, type_job_id, token, self.store.chance)
+
+    def reset(self, token: str | None = None) -> None:
         """Forget jobs, configuration and user errors: back to the settings the service was
-        made with. Requests that began before are stale from now on."""
+        made with. Requests that began before are stale from now on.
+
+        With a token: forget only that token's scoped settings and scripts, its jobs, and its
+        balance (spent money and a ``token=`` balance); nothing else changes, and requests of
+        other tokens in flight are not stale."""
+        if token is not None:
+            token = check_token(token)
+            with self.lock:
+                self.behaviours.clear(token)
+                self.store.forget_token(token)
+                self.accounts.forget(token)
+            return
         with self.lock:
             self.store.reset(self._base["seed"])
             self.behaviours.clear()

@@ -7,8 +7,11 @@ writing one class that satisfies :class:`Dialect`, and its schemas in ``schemas/
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from omofake.core.behaviour import Fault, Side
 
 if TYPE_CHECKING:
     from omofake.contract.validation import Violation
@@ -25,6 +28,30 @@ class Answer:
     violations: tuple[Violation, ...] = ()
     job_id: int | None = None
     type_job_id: str | None = None
+    #: The transport fault to act out on the wire instead of sending ``body`` (but for
+    #: "hang", whose ``delay`` already holds the hang and whose body is the real answer).
+    fault: Fault | None = None
+
+
+def unless_faulted(
+    state: FakeState,
+    side: Side,
+    type_job_id: str | None,
+    token: str | None,
+    proceed: Callable[[], Answer],
+    /,
+    **extra: Any,
+) -> Answer:
+    """``proceed()``'s answer, unless the request gets a transport fault: then an answer that
+    carries the fault and nothing else happens (no job, no charge, no poll), but for "hang",
+    which proceeds and only answers later. ``extra``: the journal's fields of a faulted one."""
+    fault = state.fault_for(side, type_job_id, token)
+    if fault is None:
+        return proceed()
+    if fault.name == "hang":
+        answer = proceed()
+        return replace(answer, delay=answer.delay + fault.hang_seconds, fault=fault)
+    return Answer({}, fault=fault, **extra)
 
 
 @dataclass(frozen=True)
@@ -77,6 +104,12 @@ class Dialect(Protocol):
     @property
     def state(self) -> FakeState:
         """The core it maps requests onto, shared with the other dialects of the server."""
+
+    @property
+    def token_field(self) -> str:
+        """The body's field that holds the account token (``"api_token"``): what the journal
+        keeps as :attr:`omofake.core.journal.Exchange.token`. The HTTP layer reads it with a
+        default, so a dialect without tokens may leave it out."""
 
     def parse(self, raw: bytes, endpoint: Any) -> tuple[Any, Violation | None]:
         """The JSON body, or what is wrong with one that is not JSON."""

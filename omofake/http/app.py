@@ -17,11 +17,13 @@ from aiohttp import web
 
 from omofake.contract.openapi import openapi_document
 from omofake.contract.validation import Violation, reject_json_constant
+from omofake.core.behaviour import Fault
 from omofake.core.journal import Exchange, Journal, now_utc
 from omofake.core.state import REQUEST_GENERATION
 from omofake.dialects.base import Answer, Dialect
 from omofake.http import jsonbody
 from omofake.http.bodies import BodyProblem, read_body
+from omofake.http.faults import TRUNCATED_MESSAGE, WIRE_FAULTS, fault_response
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Middleware
@@ -186,6 +188,9 @@ def _send(
     answer: Answer,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
+    fault = answer.fault
+    if fault is not None and fault.name in WIRE_FAULTS:
+        return _send_fault(request, service, endpoint, body, answer, fault)
     sent = service.render(answer.body)
     # Journaled only if the journal was not cleared since the request arrived (a test's reset).
     request.app[JOURNAL_KEY].add(
@@ -200,6 +205,8 @@ def _send(
             answer.violations,
             answer.job_id,
             answer.type_job_id,
+            _token(service, body),
+            None if fault is None else fault.name,
         ),
         generation=request.get(_JOURNAL_GENERATION),
         size=request.content_length,
@@ -210,6 +217,39 @@ def _send(
         content_type="application/json",
         headers=headers,
     )
+
+
+def _send_fault(
+    request: web.Request, service: Dialect, endpoint: str | None, body: Any, answer: Answer, fault: Fault
+) -> web.Response:
+    """Act out a transport fault, journaled as such: the status sent (0 for none) and no answer."""
+    cut = json.dumps(service.render(service.error(TRUNCATED_MESSAGE).body)).encode()
+    response = fault_response(request, fault, cut)
+    request.app[JOURNAL_KEY].add(
+        Exchange(
+            endpoint,
+            request.method,
+            request.path,
+            body,
+            {},
+            WIRE_FAULTS[fault.name].status,
+            now_utc(),
+            answer.violations,
+            answer.job_id,
+            answer.type_job_id,
+            _token(service, body),
+            fault.name,
+        ),
+        generation=request.get(_JOURNAL_GENERATION),
+        size=request.content_length,
+    )
+    return response
+
+
+def _token(service: Dialect, body: Any) -> Any:
+    # A dialect without tokens (one a test made) may have no token_field.
+    field: str | None = getattr(service, "token_field", None)
+    return body.get(field) if field is not None and isinstance(body, dict) else None
 
 
 _JOURNAL_GENERATION = web.RequestKey("omofake.journal_generation", int)

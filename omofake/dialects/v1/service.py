@@ -28,10 +28,10 @@ from omofake.core.behaviour import (
     UserCodeError,
 )
 from omofake.core.catalogue import CATALOGUE
-from omofake.core.jobs import JobStore, StaleRequest
+from omofake.core.jobs import Job, JobStore, StaleRequest
 from omofake.core.pricing import SERVICES, money_text
 from omofake.core.state import REQUEST_GENERATION, FakeState
-from omofake.dialects.base import Answer, Route
+from omofake.dialects.base import Answer, Route, unless_faulted
 from omofake.dialects.v1 import messages
 
 
@@ -76,6 +76,7 @@ class FakeService:
     )
     routes_summary = "POST /api/createJob, getJobResult, getBalance or getService"
     messages = messages
+    token_field = "api_token"
 
     def __init__(self, *, state: FakeState | None = None, **settings: Any) -> None:
         self.state = FakeState(**settings) if state is None else state
@@ -135,17 +136,30 @@ class FakeService:
         found, body, problem = self._check("createJob", body)
         if problem is not None:
             return problem
+        type_id = body["data"]["type_job_id"]
+        return unless_faulted(
+            self.state,
+            "create",
+            type_id,
+            body["api_token"],
+            lambda: self._create_job(body, found),
+            violations=found,
+            type_job_id=type_id,
+        )
+
+    def _create_job(self, body: Any, found: tuple[Violation, ...]) -> Answer:
         data = body["data"]
         type_id = data["type_job_id"]
+        token = body["api_token"]
         generation = REQUEST_GENERATION.get()
         with self.state.lock:
             if generation is not None and generation != self.generation:
                 return _stale(found)
-            behaviour = self.behaviours.for_new_job(type_id)
+            behaviour = self.behaviours.for_new_job(type_id, token)
             delay = _pick_delay(behaviour.create_latency)
             if behaviour.create_error is not None:
                 return api_error(behaviour.create_error, delay=delay, violations=found, type_job_id=type_id)
-            if not self.accounts.charge(body["api_token"], type_id):
+            if not self.accounts.charge(token, type_id):
                 return api_error(
                     self.state.balance_error or messages.BALANCE_NOT_ENOUGH,
                     delay=delay,
@@ -164,6 +178,7 @@ class FakeService:
                 images=image.count("|") + 1 if isinstance(image, str) else 0,
                 data=data,
                 generation=generation,
+                token=token,
             )
         except StaleRequest:
             return _stale(found)
@@ -190,8 +205,21 @@ class FakeService:
             return problem
         # The schema's integer admits 123456.0; the job is 123456 all the same.
         job_id = int(body["job_id"])
-        job = self.store.get(job_id)
-        behaviour = self.behaviours.for_unknown_job() if job is None else job.behaviour
+        job: Job | None = self.store.get(job_id)
+        type_id = None if job is None else job.type_job_id
+        return unless_faulted(
+            self.state,
+            "result",
+            type_id,
+            body["api_token"],
+            lambda: self._job_result(body, found, job_id, job),
+            violations=found,
+            job_id=None if job is None else job_id,
+            type_job_id=type_id,
+        )
+
+    def _job_result(self, body: Any, found: tuple[Violation, ...], job_id: int, job: Job | None) -> Answer:
+        behaviour = self.behaviours.for_unknown_job(body["api_token"]) if job is None else job.behaviour
         delay = _pick_delay(behaviour.result_latency)
         if job is None:
             return api_error(messages.JOB_NOT_FOUND.format(job_id=job_id), delay=delay, violations=found)
@@ -214,23 +242,31 @@ class FakeService:
         found, body, problem = self._check("getBalance", body)
         if problem is not None:
             return problem
-        balance = money_text(self.accounts.balance(body["api_token"]))
-        return self._answer(
-            "getBalance", {"error": False, "balance": balance, "message": messages.BALANCE_SUCCESS}, found
-        )
+        token = body["api_token"]
+
+        def balance() -> Answer:
+            amount = money_text(self.accounts.balance(token))
+            answer = {"error": False, "balance": amount, "message": messages.BALANCE_SUCCESS}
+            return self._answer("getBalance", answer, found, token)
+
+        return unless_faulted(self.state, "create", None, token, balance, violations=found)
 
     def get_service(self, body: Any) -> Answer:
         """The services the vendor lists that this fake serves, at the prices it charges."""
         found, body, problem = self._check("getService", body)
         if problem is not None:
             return problem
-        listed = sorted(
-            (s for k, s in SERVICES.items() if s.listed and k in CATALOGUE), key=lambda s: s.order
-        )
-        services = [s.entry(self.accounts.price(str(s.id))) for s in listed]
-        return self._answer(
-            "getService", {"error": False, "service": services, "message": messages.SERVICE_SUCCESS}, found
-        )
+        token = body["api_token"]
+
+        def service() -> Answer:
+            listed = sorted(
+                (s for k, s in SERVICES.items() if s.listed and k in CATALOGUE), key=lambda s: s.order
+            )
+            services = [s.entry(self.accounts.price(str(s.id))) for s in listed]
+            answer = {"error": False, "service": services, "message": messages.SERVICE_SUCCESS}
+            return self._answer("getService", answer, found, token)
+
+        return unless_faulted(self.state, "create", None, token, service, violations=found)
 
     def answer(self, endpoint: Endpoint, body: Any) -> Answer:
         """The answer of any endpoint to a parsed body."""
@@ -242,8 +278,10 @@ class FakeService:
         }
         return handlers[endpoint](body)
 
-    def _answer(self, endpoint: Endpoint, body: dict[str, Any], found: tuple[Violation, ...]) -> Answer:
-        behaviour = self.behaviours.for_unknown_job()
+    def _answer(
+        self, endpoint: Endpoint, body: dict[str, Any], found: tuple[Violation, ...], token: str
+    ) -> Answer:
+        behaviour = self.behaviours.for_unknown_job(token)
         return Answer(body, delay=_pick_delay(_latency(endpoint, behaviour)), violations=found)
 
     def _check(self, endpoint: Endpoint, body: Any) -> tuple[tuple[Violation, ...], Any, Answer | None]:

@@ -24,7 +24,7 @@ from omofake.core.behaviour import Behaviour, Latency, UserCodeError, register_j
 from omofake.core.jobs import Job, JobStore, StaleRequest
 from omofake.core.pricing import money
 from omofake.core.state import REQUEST_GENERATION, FakeState
-from omofake.dialects.base import Answer, Route
+from omofake.dialects.base import Answer, Route, unless_faulted
 from omofake.dialects.v2.checks import code_of, request_violations
 from omofake.dialects.v2.errors import ERRORS, error_answer
 from omofake.dialects.v2.tasks import PROCESSING_ANSWER, TASK_CLASSES, TaskClass, fail_answer
@@ -89,6 +89,7 @@ class V2Service:
     )
     routes_summary = "POST /v2/createTask, getTaskResult or getBalance; GET /api/getServicePrice"
     messages = Messages
+    token_field = "clientKey"
 
     def __init__(self, *, state: FakeState | None = None, **settings: Any) -> None:
         self.state = FakeState(**settings) if state is None else state
@@ -137,6 +138,19 @@ class V2Service:
         found, body, problem = self._check("v2/createTask", body)
         if problem is not None:
             return problem
+        cls = TASK_CLASSES[body["task"]["type"]]
+        key = cls.v1_type_job_id or cls.name
+        return unless_faulted(
+            self.state,
+            "create",
+            key,
+            body["clientKey"],
+            lambda: self._create_task(body, found),
+            violations=found,
+            type_job_id=cls.name,
+        )
+
+    def _create_task(self, body: Any, found: tuple[Violation, ...]) -> Answer:
         task: dict[str, Any] = body["task"]
         cls = TASK_CLASSES[task["type"]]
         key = cls.v1_type_job_id or cls.name
@@ -146,7 +160,7 @@ class V2Service:
         with self.state.lock:
             if generation is not None and generation != self.state.generation:
                 return _stale(found)
-            behaviour = self.state.behaviours.for_new_job(key)
+            behaviour = self.state.behaviours.for_new_job(key, token)
             delay = _pick_delay(behaviour.create_latency)
             if behaviour.create_error is not None:
                 return _forced(behaviour.create_error, delay, **extra)
@@ -168,7 +182,14 @@ class V2Service:
 
         try:
             job = self.store.create(
-                key, behaviour, input=None, images=count, data=kept, generation=generation, make_result=solve
+                key,
+                behaviour,
+                input=None,
+                images=count,
+                data=kept,
+                generation=generation,
+                make_result=solve,
+                token=token,
             )
         except StaleRequest:
             return _stale(found)
@@ -189,7 +210,23 @@ class V2Service:
             self._forget_old_generation()
             known = self._tasks.get(task_id)
         job: Job | None = None if known is None else self.store.get(known.job_id)
-        behaviour = self.state.behaviours.for_unknown_job() if job is None else job.behaviour
+        return unless_faulted(
+            self.state,
+            "result",
+            None if job is None else job.type_job_id,
+            body["clientKey"],
+            lambda: self._task_result(body, found, known, job),
+            violations=found,
+            job_id=None if job is None else job.id,
+            type_job_id=None if job is None or known is None else known.task_class.name,
+        )
+
+    def _task_result(
+        self, body: Any, found: tuple[Violation, ...], known: _Task | None, job: Job | None
+    ) -> Answer:
+        task_id = body["taskId"]
+        token = body["clientKey"]
+        behaviour = self.state.behaviours.for_unknown_job(token) if job is None else job.behaviour
         delay = _pick_delay(behaviour.result_latency)
         if job is None or known is None:
             description = ERRORS["ERROR_NO_SUCH_CAPCHA_ID"].describe(task_id=task_id)
@@ -213,13 +250,22 @@ class V2Service:
         found, body, problem = self._check("v2/getBalance", body)
         if problem is not None:
             return problem
-        balance = float(self.state.accounts.balance(body["clientKey"]))
-        # Decided: the fake sells no package and no voucher, so both are 0; the balance is the
-        # one v1's getBalance reports for the same key.
-        answer = {"errorId": 0, "balance": balance, "quantity": 0, "voucher_balance": 0}
-        return Answer(answer, delay=_pick_delay(self._latency("v2/getBalance")), violations=found)
+        token = body["clientKey"]
+
+        def balance() -> Answer:
+            amount = float(self.state.accounts.balance(token))
+            # Decided: the fake sells no package and no voucher, so both are 0; the balance is
+            # the one v1's getBalance reports for the same key.
+            answer = {"errorId": 0, "balance": amount, "quantity": 0, "voucher_balance": 0}
+            return Answer(answer, delay=_pick_delay(self._latency("v2/getBalance", token)), violations=found)
+
+        return unless_faulted(self.state, "create", None, token, balance, violations=found)
 
     def get_service_price(self, query: Any) -> Answer:
+        # The price list names no account: only faults scoped to no token reach it.
+        return unless_faulted(self.state, "create", None, None, lambda: self._service_price(query))
+
+    def _service_price(self, query: Any) -> Answer:
         kind = query.get("type") if isinstance(query, Mapping) else None
         delay = _pick_delay(self._latency(_PRICE_LIST))
         if kind == "service":
@@ -263,8 +309,8 @@ class V2Service:
         delay = _pick_delay(self._latency(endpoint))
         return v2_error(code, description, delay=delay, violations=found)
 
-    def _latency(self, endpoint: str) -> Latency:
-        behaviour: Behaviour = self.state.behaviours.for_unknown_job()
+    def _latency(self, endpoint: str, token: str | None = None) -> Latency:
+        behaviour: Behaviour = self.state.behaviours.for_unknown_job(token)
         return behaviour.result_latency if endpoint == "v2/getTaskResult" else behaviour.create_latency
 
     # The task ids
