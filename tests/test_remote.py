@@ -73,9 +73,7 @@ def harness(
     return Harness(remote, remote.advance_clock, force_remote, remote=True)
 
 
-def create(
-    server: FakeServerLike, job_type: str = "30", token: str = TOKEN, **data: Any
-) -> dict[str, Any]:
+def create(server: FakeServerLike, job_type: str = "30", token: str = TOKEN, **data: Any) -> dict[str, Any]:
     body = create_body(job_type, **data) | {"api_token": token}
     answer: dict[str, Any] = requests.post(f"{server.api_url}/createJob", json=body, timeout=10).json()
     return answer

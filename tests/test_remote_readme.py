@@ -190,14 +190,14 @@ import requests
 from omofake import RemoteServer
 
 
-def create(url, token="t"):
-    body = {"api_token": token, "data": {"type_job_id": 30, "image_base64": "aGVsbG8="}}
+def create(url, type_job_id="30"):
+    body = {"api_token": "t", "data": {"type_job_id": type_job_id, "image_base64": "aGVsbG8="}}
     return requests.post(f"{url}/createJob", json=body, timeout=10).json()
 
 
 def test_the_fixtures_are_the_external_server(omofake_server, omofake_session_server, omofake_url):
     assert isinstance(omofake_server, RemoteServer) and omofake_server is omofake_session_server
-    assert omofake_url == omofake_server.api_url and omofake_url.startswith("{url}")
+    assert omofake_url == omofake_server.api_url and omofake_url.startswith("SERVER_URL")
 
 
 def test_leaves_state_behind(omofake_server, omofake_url):
@@ -216,14 +216,14 @@ def test_a_function_in_a_marker(omofake_url):
 
 
 def test_violations_are_reported(omofake_url):
-    create(omofake_url)  # type_job_id as a number: a contract violation
+    create(omofake_url, 30)  # type_job_id as a number: a contract violation
 """
 
 
 def test_markers_reset_and_contract_on_an_external_server(
     pytester: pytest.Pytester, run: Run, external: str
 ) -> None:
-    pytester.makepyfile(test_remote_behaviour=REMOTE_BEHAVIOUR.replace("{url}", external))
+    pytester.makepyfile(test_remote_behaviour=REMOTE_BEHAVIOUR.replace("SERVER_URL", external))
 
     result = run("--omofake-server-url", external, "--omofake-contract")
 
