@@ -117,6 +117,14 @@ async function observe(fault, jobId) {
   };
 }
 
+function describe(seen) {
+  if (seen.thrown !== undefined) return `no answer (${seen.thrown})`;
+  if (seen.bodyThrown !== undefined) return `HTTP ${seen.status}, the body cut off (${seen.bodyThrown})`;
+  const retry = seen.retryAfter ? `, Retry-After ${seen.retryAfter}` : "";
+  const body = seen.json !== undefined ? "JSON" : seen.text === "" ? "an empty body" : `${seen.type || "text"} that is not JSON`;
+  return `HTTP ${seen.status}${retry}, ${body}`;
+}
+
 const EXPECTED = {
   reset: (seen) => seen.thrown !== undefined,
   empty: (seen) => seen.status === 200 && seen.text === "",
@@ -153,7 +161,7 @@ async function main() {
       hang_seconds: 0.2,
     });
     const seen = await observe(fault, jobId);
-    check(expected(seen), `fault ${fault} is seen as such`, seen);
+    check(expected(seen), `fault ${fault} is seen as such: ${describe(seen)}`, seen);
     const after = await solve(MINE, jobId);
     check(after.status === "success", `after ${fault}, the next poll is answered`, after);
   }
