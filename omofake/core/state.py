@@ -136,13 +136,17 @@ class FakeState:
 
         With a token: forget only that token's scoped settings and scripts, its jobs, and its
         balance (spent money and a ``token=`` balance); nothing else changes, and requests of
-        other tokens in flight are not stale."""
+        other tokens in flight are not stale. The scenario's calls scoped to that token are
+        applied again: its part of the baseline."""
         if token is not None:
             token = check_token(token)
             with self.lock:
                 self.behaviours.clear(token)
                 self.store.forget_token(token)
                 self.accounts.forget(token)
+                for entry in self.scenario:
+                    if entry.get("token") == token:
+                        self.configure(**entry)
             return
         with self.lock:
             self.store.reset(self._base["seed"])

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from omofake import __version__
 from omofake.core.jobs import Job
-from omofake.core.journal import Exchange, record_line
+from omofake.core.journal import record_line
 from omofake.core.state import ConfigureError
 from omofake.http.bodies import BodyProblem, read_body
 
@@ -73,18 +73,9 @@ def job_dict(job: Job) -> dict[str, Any]:
         "planned_result": job.planned_result,
         "input": job.input,
         "data": dict(job.data),
-        "token": getattr(job, "token", None),
+        "token": job.token,
         "created_at": job.created_at,
     }
-
-
-def exchange_token(exchange: Exchange) -> Any:
-    """The token a request sent: the exchange's own ``token`` when it has one, else the body's
-    ``api_token`` (v1) or ``clientKey`` (v2)."""
-    token = getattr(exchange, "token", None)
-    if token is None and isinstance(exchange.request, dict):
-        token = exchange.request.get("api_token", exchange.request.get("clientKey"))
-    return token
 
 
 @dataclass(frozen=True)
@@ -225,7 +216,7 @@ class ControlAPI:
             job_id = _job_id(query["job"], 400)
             exchanges = [e for e in exchanges if e.job_id == job_id]
         if "token" in query:
-            exchanges = [e for e in exchanges if exchange_token(e) == query["token"]]
+            exchanges = [e for e in exchanges if e.token == query["token"]]
         return {"requests": [e.to_dict() for e in exchanges]}
 
     async def jobs(self, call: _Call) -> dict[str, Any]:
@@ -237,7 +228,7 @@ class ControlAPI:
         if status is not None:
             jobs = [job for job in jobs if job.status == status]
         if "token" in query:
-            jobs = [job for job in jobs if getattr(job, "token", None) == query["token"]]
+            jobs = [job for job in jobs if job.token == query["token"]]
         return {"jobs": [job_dict(job) for job in jobs]}
 
     async def job(self, call: _Call) -> dict[str, Any]:
