@@ -341,6 +341,11 @@ class BehaviourTable:
                         f"times= counts jobs for {', '.join(jobs)} but faulted requests for "
                         f"{', '.join(faults)}: configure them in separate calls"
                     )
+                if faults and not kept.keys() & {"create_fault", "result_fault"}:
+                    raise ValueError(
+                        f"times= with {', '.join(faults)} counts faulted requests: name the fault too "
+                        "(fault, create_fault or result_fault)"
+                    )
                 (self.fault_scripts if faults else self.scripts).append(_Script(kept, key, token, times))
                 self._update_flags()
                 return
@@ -396,13 +401,14 @@ class BehaviourTable:
         """The fault a request gets, if any; consumes a scripted one it gets. ``chance(rate)``
         draws whether a request with that ``fault_rate`` gets it (from the seeded source)."""
         with self._lock:
+            name = f"{side}_fault"
             for script in self.fault_scripts:
-                if not script.matches(type_job_id, token):
+                # A script counts the requests of the side it names a fault for, and only those.
+                if name not in script.knobs or not script.matches(type_job_id, token):
                     continue
                 plan = _fault_plan({**self._merged(type_job_id, token), **script.knobs})
                 fault = plan.fault(side)
-                if fault is None:
-                    continue
+                assert fault is not None
                 # The nearest script decides; one that draws no fault is not used up.
                 if not chance(plan.fault_rate):
                     return None
