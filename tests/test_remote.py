@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import http.server
 import json
+import math
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +127,15 @@ def test_latency_as_a_range_crosses_as_a_list(harness: Harness) -> None:
     harness.server.configure(latency=(0, 0), tokens={"b-token-123456", TOKEN}, balance="10")
     assert create(harness.server)["error"] is False
     assert create(harness.server, token="unknown-token")["message"] == "Invalid api token."
+
+
+def test_infinity_and_decimals_cross(harness: Harness) -> None:
+    harness.server.configure(solve_after=math.inf, balance=Decimal("0.00020"), prices={30: Decimal("0.0001")})
+    job_id = create(harness.server)["job_id"]
+    harness.advance(1e9)
+    assert poll(harness.server, job_id)["status"] == "running"  # never done
+    assert create(harness.server)["error"] is False
+    assert create(harness.server)["message"] == "Balance is not enough."
 
 
 def test_token_scope(harness: Harness) -> None:

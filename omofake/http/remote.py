@@ -248,7 +248,7 @@ class RemoteServer:
             if exc.status == 404:
                 raise KeyError(job_id) from None
             raise
-        return RemoteJob.from_dict(answer.get("job", answer) if isinstance(answer, dict) else {})
+        return RemoteJob.from_dict(answer)
 
     def advance_clock(self, seconds: float) -> float:
         """Move the server's manual clock (``omofake serve --manual-clock``) forward; its new
@@ -369,7 +369,7 @@ class _Unreachable(RemoteServerError):
 
 
 class _Jobs(Mapping[int, RemoteJob]):
-    """A snapshot of the jobs; job ids given as text (``"552737"``) find their job too."""
+    """A snapshot of the jobs by id, read-only like ``FakeServer.jobs``."""
 
     def __init__(self, jobs: dict[int, RemoteJob]) -> None:
         self._jobs = jobs
