@@ -251,8 +251,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     settings = config.stash[_SETTINGS]
     if settings.server_url is None:
         return
-    workers = getattr(config.option, "numprocesses", None)
-    if workers not in (None, 0, 1) or int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    # An xdist worker knows the count from its controller; the controller, from -n (maybe "auto").
+    # Not from the environment: a pytest run inside an xdist worker inherits the worker's.
+    workerinput = getattr(config, "workerinput", None)
+    workers = workerinput.get("workercount") if workerinput else getattr(config.option, "numprocesses", None)
+    if workers not in (None, 0, 1):
         raise pytest.UsageError(
             f"omofake: --omofake-server-url cannot be shared by {workers} pytest-xdist workers: every "
             "test resets the whole server, so the workers would wipe each other's jobs, journal and "
