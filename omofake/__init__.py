@@ -29,6 +29,9 @@ _EXPORTS = {
     "Job": "omofake.core.jobs",
     "Exchange": "omofake.core.journal",
     "Journal": "omofake.core.journal",
+    "Scenario": "omofake.core.scenario",
+    "ScenarioError": "omofake.core.scenario",
+    "load_scenario": "omofake.core.scenario",
     "FakeServer": "omofake.http.server",
     "FakeServerLike": "omofake.http.protocol",
     "JobLike": "omofake.http.protocol",
@@ -58,9 +61,12 @@ __all__ = [
     "RemoteJob",
     "RemoteServer",
     "RemoteServerError",
+    "Scenario",
+    "ScenarioError",
     "SolveTimeout",
     "Violation",
     "__version__",
+    "load_scenario",
 ]
 
 if TYPE_CHECKING:
@@ -71,6 +77,7 @@ if TYPE_CHECKING:
     from omofake.core.clock import ManualClock
     from omofake.core.jobs import Job
     from omofake.core.journal import Exchange, Journal
+    from omofake.core.scenario import Scenario, ScenarioError, load_scenario
     from omofake.errors import JobFailed, OmoError, ProtocolError, SolveTimeout
     from omofake.http.protocol import FakeServerLike, JobLike
     from omofake.http.remote import RemoteJob, RemoteServer, RemoteServerError

@@ -18,6 +18,7 @@ import requests
 
 from omofake import FakeServer
 
+from .controlcalls import control
 from .helpers import OMOFAKE, TOKEN, create_body, serve
 
 
@@ -269,8 +270,9 @@ def test_log_lines_cannot_be_forged_nor_carry_terminal_escapes() -> None:
         log = process.stderr.read()
     assert "\x1b" not in log and "\r" not in log
     lines = log.splitlines()
-    # The start line, one line per request, the stop line: nothing the client can add.
-    assert len(lines) == 6, lines
+    # The two start lines (the API, the control API), one line per request, the stop line:
+    # nothing the client can add.
+    assert len(lines) == 7, lines
     assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", line) for line in lines), lines
     assert "token=\\x1b[2J***" in log
     assert "type=30\\n2026-01-01 00:00:00,000 POST" in log
@@ -439,3 +441,71 @@ def test_timeout_flags_reach_the_server() -> None:
             while chunk := idle.recv(65536):  # the answer, then the close of an idle connection
                 answer += chunk
             assert answer.startswith(b"HTTP/1.1 200")
+
+
+# The control API of a served fake (see tests/test_control_api.py for each call)
+
+
+def test_serve_manual_clock_moves_only_when_told(tmp_path: Path) -> None:
+    record = tmp_path / "exchanges.jsonl"
+    with serve("--manual-clock", "--solve-after", "5", "--record", str(record)) as (url, process):
+        assert control(url, "GET", "health")[1]["clock"] == "manual"
+        job_id = call(url, "createJob", create_body())["job_id"]
+        poll = {"api_token": TOKEN, "job_id": job_id}
+        assert call(url, "getJobResult", poll)["status"] == "running"
+        assert control(url, "POST", "clock", {"advance": 5})[:2] == (200, {"now": 5.0, "manual": True})
+        assert call(url, "getJobResult", poll)["status"] == "success"
+        status, _, _ = control(url, "POST", f"jobs/{job_id}", {"status": "success", "result": "42"})
+        assert status == 200 and call(url, "getJobResult", poll)["result"] == "42"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert process.stderr is not None
+        log = process.stderr.read()
+    # Control calls are logged as such, and neither journaled nor recorded.
+    assert "control: POST /_omofake/clock 200" in log and f"control API at {url}/_omofake/" in log
+    recorded = [json.loads(line)["endpoint"] for line in record.read_text("utf-8").splitlines()]
+    assert recorded == ["createJob", "getJobResult", "getJobResult", "getJobResult"]
+
+
+def test_serve_on_a_real_clock_refuses_to_advance_it() -> None:
+    with serve("--quiet") as (url, _):
+        status, body, _ = control(url, "POST", "clock", {"advance": 5})
+        assert status == 409 and "--manual-clock" in body["message"]
+
+
+def test_serve_no_control_leaves_control_paths_to_the_api() -> None:
+    with serve("--no-control") as (url, process):
+        answer = requests.get(f"{url}/_omofake/health", timeout=10)
+        assert answer.status_code == 404
+        assert answer.json()["message"].startswith("Not found: GET /_omofake/health.")
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+        assert process.stderr is not None
+        log = process.stderr.read()
+    assert "GET /_omofake/health 404" in log and "control API" not in log
+
+
+def test_serve_control_token_from_the_flag_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    with serve("--quiet", "--control-token", "flag-token") as (url, _):
+        assert control(url, "GET", "health")[0] == 401
+        assert control(url, "GET", "health", **{"X-Omofake-Control-Token": "flag-token"})[0] == 200
+    monkeypatch.setenv("OMOFAKE_CONTROL_TOKEN", "env-token")
+    with serve("--quiet") as (url, _):
+        assert control(url, "GET", "health", **{"X-Omofake-Control-Token": "flag-token"})[0] == 401
+        assert control(url, "GET", "health", **{"X-Omofake-Control-Token": "env-token"})[0] == 200
+    with serve("--quiet", "--control-token", "flag-token") as (url, _):  # the flag wins
+        assert control(url, "GET", "health", **{"X-Omofake-Control-Token": "flag-token"})[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--no-control", "--control-token", "t"], "--control-token goes with the control API"),
+        (["--control-token", ""], "a control token cannot be empty"),
+        (["--config", "/nonexistent/scenario.toml"], "cannot read the scenario /nonexistent/scenario.toml"),
+    ],
+)
+def test_bad_control_flags_exit_2(flags: list[str], message: str) -> None:
+    done = subprocess.run([*OMOFAKE, "serve", *flags], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr

@@ -554,3 +554,17 @@ def test_job_store_force_keeps_eviction_order_right() -> None:
     assert first.id in store and second.id not in store
     with pytest.raises(KeyError):
         store.force(12, "fail")
+
+
+def test_requests_holding_a_body_too_deep_to_write_back() -> None:
+    deep: Any = "x"
+    for _ in range(3000):
+        deep = [deep]
+    exchange = Exchange("createJob", "POST", "/api/createJob", deep, {}, 200, datetime.now(timezone.utc))
+    with FakeServer(self_check=False) as server:
+        server.journal.add(exchange)
+        api(server, "createJob", create_body())
+        status, body, _ = control(server.url, "GET", "requests")
+    assert status == 200
+    assert [item["request"] is None for item in body["requests"]] == [True, False]
+    assert body["requests"][0]["unrecorded"] == "request nested too deeply"
