@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -20,10 +21,10 @@ import requests
 
 from omofake import FakeServer
 from omofake.contract.validation import validate_file
-from omofake.core.behaviour import FAULTS
+from omofake.core.behaviour import FAULTS, BehaviourTable, Fault, Side
 from omofake.http.faults import WIRE_FAULTS
 
-from .helpers import PNG, TOKEN, create_body
+from .helpers import OMOFAKE, PNG, TOKEN, create_body
 
 OTHER = "another-token-4567"
 
@@ -282,6 +283,31 @@ def test_fault_rate_with_times_uses_up_only_what_faults(server: FakeServer) -> N
     assert statuses.count(503) == 3 and statuses.count(200) == 37
 
 
+def test_fault_layers_resolve_nearest_first() -> None:
+    table = BehaviourTable()
+
+    def fault(side: Side, job_type: str | None, token: str | None) -> Fault | None:
+        return table.fault_for(side, job_type, token, lambda rate: rate >= 1)
+
+    table.set({"fault": "empty"})
+    table.set({"create_fault": "bad_gateway"}, job_type=23)
+    table.set({"create_fault": "unavailable", "retry_after": 5}, token="t")
+    table.set({"create_fault": "rate_limited"}, token="t", job_type=23)
+    assert fault("create", "30", "x") == Fault("empty")
+    assert fault("create", "23", "x") == Fault("bad_gateway")
+    assert fault("create", None, "t") == Fault("unavailable", retry_after=5)
+    assert fault("create", "23", "t") == Fault("rate_limited", retry_after=5)
+    assert fault("result", "23", "t") == Fault("empty", retry_after=5)
+    table.set({"create_fault": "hang", "hang_seconds": 0.5}, token="t", times=1)
+    assert fault("result", "23", "t") == Fault("empty", retry_after=5)  # not the script's side
+    assert fault("create", "30", "t") == Fault("hang", retry_after=5, hang_seconds=0.5)
+    assert fault("create", "30", "t") == Fault("unavailable", retry_after=5)
+    table.set({"fault": None})
+    table.set({"create_fault": None}, job_type=23)
+    table.clear("t")
+    assert not table.has_faults and fault("create", "23", "t") is None
+
+
 @pytest.mark.parametrize(
     ("knobs", "error", "message"),
     [
@@ -361,6 +387,9 @@ def test_every_fault_is_recorded_and_validates(tmp_path: Path) -> None:
     assert all(line["response"] == {} for line in lines[:6])
     assert lines[0]["request"]["api_token"] == "test***"  # masked, as every line
     assert validate_file(path) == []
+    done = subprocess.run([*OMOFAKE, "validate", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "all 9 exchanges in 1 file hold to the contract" in done.stdout
 
 
 def test_validate_still_checks_the_request_of_a_faulted_exchange(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union, get_args
 
 from omofake.core.catalogue import CATALOGUE
 
@@ -33,10 +33,10 @@ Latency = Union[float, tuple[float, float]]
 ResultSpec = Union[str, Callable[["Job"], str]]
 
 
+FaultName = Literal["reset", "empty", "truncated", "bad_gateway", "unavailable", "rate_limited", "hang"]
 #: The transport faults, in the order the README lists them. All but "hang" keep the request
 #: from the service: no job, no charge, no poll; "hang" sends the real answer, late.
-FAULTS = ("reset", "empty", "truncated", "bad_gateway", "unavailable", "rate_limited", "hang")
-FaultName = Literal["reset", "empty", "truncated", "bad_gateway", "unavailable", "rate_limited", "hang"]
+FAULTS: tuple[FaultName, ...] = get_args(FaultName)
 #: Which requests a fault knob hits: "create" is createJob/createTask and every request that
 #: names no job (as ``create_latency``), "result" is getJobResult/getTaskResult.
 Side = Literal["create", "result"]

@@ -166,9 +166,12 @@ class FakeServer:
 
         ``running_polls``, ``solve_after``, ``outcome`` / ``fail_rate``, ``result``, ``latency``
         (``create_latency``, ``result_latency``), ``error`` (``create_error``, ``result_error``)
-        may be scoped with ``job_type=23`` and/or ``times=N`` (the next N jobs); ``tokens``,
-        ``seed``, ``strict``, ``balance``, ``prices``, ``balance_error``, ``timing`` and ``speed``
-        apply to the whole server. ``None`` undoes a setting.
+        and the transport faults ``fault`` (``create_fault``, ``result_fault``) with
+        ``fault_rate``, ``retry_after`` and ``hang_seconds`` may be scoped with ``job_type=23``,
+        ``token="..."`` (the requests sending that token) and ``times=N`` (the next N jobs; for
+        faults, the next N faulted requests). ``tokens``, ``seed``, ``strict``, ``balance``,
+        ``prices``, ``balance_error``, ``timing`` and ``speed`` apply to the whole server
+        (``balance`` also takes ``token=``: that token's balance). ``None`` undoes a setting.
         """
         self.service.configure(**knobs)
 
