@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from omofake import FakeServer, FakeServerLike, ManualClock, RemoteServer, RemoteServerError
+from omofake import FakeServer, FakeServerLike, JobLike, ManualClock, RemoteServer, RemoteServerError
 
 from .helpers import TOKEN, create_body, serve
 from .test_cli_serve import free_port
@@ -96,6 +96,7 @@ def statuses(server: FakeServerLike, job_id: int, n: int, token: str = TOKEN) ->
 
 def test_urls(harness: Harness) -> None:
     server = harness.server
+    assert isinstance(server, FakeServerLike)  # the protocol typed fixtures use
     assert server.api_url == server.url + "/api" and server.v2_url == server.url + "/v2"
     assert server.url.startswith("http://127.0.0.1:")
 
@@ -211,6 +212,7 @@ def test_the_jobs(harness: Harness) -> None:
     assert (job.status, job.result, job.polls, job.done) == ("success", "2|5", 2, True)
     assert "image_base64" not in job.data and job.data["input"] == "panda"
     assert list(harness.server.jobs) == [job_id]
+    assert isinstance(job, JobLike) and job.token == TOKEN
 
 
 def test_forcing_a_job(harness: Harness) -> None:
