@@ -432,11 +432,8 @@ def _dumps(body: Any) -> bytes:
 
 
 def _short(value: Any) -> str:
-    text = (
-        value.decode("utf-8", "replace")
-        if isinstance(value, bytes)
-        else json.dumps(value)
-        if not isinstance(value, str)
-        else value
-    )
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", "replace")
+    else:
+        text = value if isinstance(value, str) else json.dumps(value)
     return text if len(text) <= 200 else text[:200] + "..."
