@@ -33,6 +33,11 @@ _EXPORTS = {
     "ScenarioError": "omofake.core.scenario",
     "load_scenario": "omofake.core.scenario",
     "FakeServer": "omofake.http.server",
+    "FakeServerLike": "omofake.http.protocol",
+    "JobLike": "omofake.http.protocol",
+    "RemoteJob": "omofake.http.remote",
+    "RemoteServer": "omofake.http.remote",
+    "RemoteServerError": "omofake.http.remote",
 }
 
 __all__ = [
@@ -41,8 +46,10 @@ __all__ = [
     "ContractError",
     "Exchange",
     "FakeServer",
+    "FakeServerLike",
     "Job",
     "JobFailed",
+    "JobLike",
     "JobResult",
     "JobType",
     "Journal",
@@ -51,6 +58,9 @@ __all__ = [
     "OmoClient",
     "OmoError",
     "ProtocolError",
+    "RemoteJob",
+    "RemoteServer",
+    "RemoteServerError",
     "Scenario",
     "ScenarioError",
     "SolveTimeout",
@@ -69,6 +79,8 @@ if TYPE_CHECKING:
     from omofake.core.journal import Exchange, Journal
     from omofake.core.scenario import Scenario, ScenarioError, load_scenario
     from omofake.errors import JobFailed, OmoError, ProtocolError, SolveTimeout
+    from omofake.http.protocol import FakeServerLike, JobLike
+    from omofake.http.remote import RemoteJob, RemoteServer, RemoteServerError
     from omofake.http.server import FakeServer
 
 

@@ -31,10 +31,25 @@ Options (command line, or the ini file without the dashes)
     ``--omofake-contract``
         A test fails if the code under test sent the fake any request that breaks the
         documented contract; the failure lists each violation.
+    ``--omofake-server-url URL`` (env ``OMOFAKE_SERVER_URL``)
+        Use an ``omofake serve`` that is already running at URL instead of starting one: the
+        fixtures hand out a :class:`~omofake.RemoteServer`, steered through the server's control
+        API, with the same per-test reset, markers, seed and strict settings (applied with
+        ``configure`` after each reset). The session waits (up to 10 s) for the server's health
+        check at its start, and stops with a usage error if it does not answer.
+    ``--omofake-control-token TOKEN`` (env ``OMOFAKE_CONTROL_TOKEN``)
+        The server's ``--control-token``, if it was started with one.
+
+An external server is one server for whoever points at it. Each test resets it whole, so two
+test processes sharing one would wipe each other's jobs, journal and configuration between their
+tests: under pytest-xdist with more than one worker the plugin refuses an external URL (a usage
+error) rather than give flaky results. Give each process its own ``omofake serve``, or scope
+what they do by token (``configure(token=...)``, ``reset(token=...)``) with RemoteServer directly.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -48,7 +63,7 @@ if TYPE_CHECKING:
     from omofake.client import OmoClient
     from omofake.contract.validation import Violation
     from omofake.core.journal import Exchange
-    from omofake.http.server import FakeServer
+    from omofake.http.protocol import FakeServerLike
 
 try:
     import pytest_asyncio
@@ -80,6 +95,11 @@ CLIENT_POLL_INTERVAL = 0.01
 CLIENT_TIMEOUT = 10.0
 
 MARKER = "omofake"
+#: Environment variables read when neither the command line nor the ini file names a server.
+SERVER_URL_ENV = "OMOFAKE_SERVER_URL"
+CONTROL_TOKEN_ENV = "OMOFAKE_CONTROL_TOKEN"
+#: Seconds the session waits for an external server's health check.
+READY_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -89,17 +109,21 @@ class Settings:
     seed: int | None = None
     strict: bool = False
     contract: bool = False
+    #: An ``omofake serve`` already running, to use instead of starting one.
+    server_url: str | None = None
+    control_token: str | None = None
 
 
 _SETTINGS = pytest.StashKey[Settings]()
 _STATE = pytest.StashKey["_TestState"]()
+_REMOTE = pytest.StashKey["FakeServerLike"]()
 
 
 @dataclass
 class _TestState:
     """What the contract check needs to know about one test."""
 
-    server: FakeServer
+    server: FakeServerLike
     contract: bool
     #: How many of the journal's violations have already been reported for this test.
     reported: int = 0
@@ -149,6 +173,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail a test whose code sent the fake a request that breaks the documented "
         "contract (ini: omofake_contract)",
     )
+    group.addoption(
+        "--omofake-server-url",
+        default=None,
+        metavar="URL",
+        help="use the omofake serve already running at URL instead of starting a fake server "
+        f"(ini: omofake_server_url, env: {SERVER_URL_ENV})",
+    )
+    group.addoption(
+        "--omofake-control-token",
+        default=None,
+        metavar="TOKEN",
+        help="the control token of the server of --omofake-server-url "
+        f"(ini: omofake_control_token, env: {CONTROL_TOKEN_ENV})",
+    )
+    parser.addini("omofake_server_url", help="the URL of an omofake serve to use instead of starting one")
+    parser.addini("omofake_control_token", help="the control token of the server of omofake_server_url")
     parser.addini("omofake_seed", help="seed for the fake's job ids and results (a whole number)")
     parser.addini("omofake_strict", type="bool", default=False, help="refuse undocumented field types")
     parser.addini(
@@ -175,7 +215,17 @@ def _read_settings(config: pytest.Config) -> Settings:
         seed=seed,
         strict=bool(config.getini("omofake_strict") if strict is None else strict),
         contract=bool(config.getini("omofake_contract") if contract is None else contract),
+        server_url=_text_setting(config, "omofake_server_url", SERVER_URL_ENV),
+        control_token=_text_setting(config, "omofake_control_token", CONTROL_TOKEN_ENV),
     )
+
+
+def _text_setting(config: pytest.Config, name: str, env: str) -> str | None:
+    """The command line, else the environment, else the ini file; empty is "not set"."""
+    for value in (config.getoption(name), os.environ.get(env), config.getini(name)):
+        if value is not None and str(value).strip():
+            return str(value).strip()
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -190,19 +240,55 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str:
     # The seed belongs in the header: it is what reproduces a run's job ids and results.
     s = config.stash[_SETTINGS]
-    return f"omofake: seed={s.seed}, strict={s.strict}, contract={s.contract}"
+    where = f", server={s.server_url}" if s.server_url is not None else ""
+    return f"omofake: seed={s.seed}, strict={s.strict}, contract={s.contract}{where}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With an external server: refuse what would share it unsafely, and wait for it to answer."""
+    config = session.config
+    settings = config.stash[_SETTINGS]
+    if settings.server_url is None:
+        return
+    # An xdist worker knows the count from its controller; the controller, from -n (maybe "auto").
+    # Not from the environment: a pytest run inside an xdist worker inherits the worker's.
+    workerinput = getattr(config, "workerinput", None)
+    workers = workerinput.get("workercount") if workerinput else getattr(config.option, "numprocesses", None)
+    if workers not in (None, 0, 1):
+        raise pytest.UsageError(
+            f"omofake: --omofake-server-url cannot be shared by {workers} pytest-xdist workers: every "
+            "test resets the whole server, so the workers would wipe each other's jobs, journal and "
+            "configuration. Run with -n 0 (or -n 1), or drop the URL so that each worker starts its own "
+            "fake server."
+        )
+    from omofake.http.remote import RemoteServer, RemoteServerError
+
+    try:
+        server = RemoteServer(settings.server_url, control_token=settings.control_token)
+        server.wait_ready(READY_TIMEOUT)
+        # Should health ever answer without the control token, a wrong one shows here, not in a test.
+        server.clock()
+    except (RemoteServerError, ValueError) as exc:
+        raise pytest.UsageError(f"omofake: --omofake-server-url {settings.server_url}: {exc}") from None
+    config.stash[_REMOTE] = server
 
 
 # Fixtures
 
 
 @pytest.fixture(scope="session")
-def omofake_session_server(pytestconfig: pytest.Config) -> Iterator[FakeServer]:
-    """The one fake server of this session (of this xdist worker), in a background thread.
+def omofake_session_server(pytestconfig: pytest.Config) -> Iterator[FakeServerLike]:
+    """The one fake server of this session (of this xdist worker), in a background thread; or
+    the :class:`~omofake.RemoteServer` of ``--omofake-server-url``.
 
     It is not reset between tests: tests should use ``omofake_server``. This fixture is for
     session-scoped fixtures that need the server's address, which never changes in a session.
     """
+    remote = pytestconfig.stash.get(_REMOTE, None)
+    if remote is not None:
+        yield remote  # not ours to stop
+        return
     settings = pytestconfig.stash[_SETTINGS]
     # Seed and strict are the server's own settings, so reset() returns to them before each test.
     from omofake.http.server import FakeServer
@@ -213,8 +299,8 @@ def omofake_session_server(pytestconfig: pytest.Config) -> Iterator[FakeServer]:
 
 @pytest.fixture
 def omofake_server(
-    omofake_session_server: FakeServer, request: pytest.FixtureRequest
-) -> Iterator[FakeServer]:
+    omofake_session_server: FakeServerLike, request: pytest.FixtureRequest
+) -> Iterator[FakeServerLike]:
     """A running fake OMOcaptcha server with fresh state: no jobs, an empty journal, and the
     configuration of the command line plus this test's ``@pytest.mark.omofake`` markers.
 
@@ -225,6 +311,10 @@ def omofake_server(
     # Reset before the test, not only after one: a test must start fresh even when the previous
     # one was interrupted, or used the shared server without this fixture.
     server.reset()
+    settings = request.config.stash[_SETTINGS]
+    if settings.server_url is not None:
+        # An external server's baseline is its own (flags, --config): the run's options come on top.
+        _apply_options(server, settings)
     _apply_markers(server, request.node)
     state = _TestState(server, contract=request.config.stash[_SETTINGS].contract)
     request.node.stash[_STATE] = state
@@ -238,7 +328,7 @@ def omofake_server(
 
 
 @pytest.fixture
-def omofake_url(omofake_server: FakeServer) -> str:
+def omofake_url(omofake_server: FakeServerLike) -> str:
     """The fake's API base URL, ``http://127.0.0.1:PORT/api``, for code that takes a base URL."""
     return omofake_server.api_url
 
@@ -298,7 +388,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             )
 
 
-def _apply_markers(server: FakeServer, item: pytest.Item) -> None:
+def _apply_options(server: FakeServerLike, settings: Settings) -> None:
+    options: dict[str, Any] = {}
+    if settings.seed is not None:
+        options["seed"] = settings.seed
+    if settings.strict:
+        options["strict"] = True
+    if options:
+        server.configure(**options)
+
+
+def _apply_markers(server: FakeServerLike, item: pytest.Item) -> None:
     # iter_markers yields the closest marker first; applying them in reverse makes it win.
     for marker in reversed(list(item.iter_markers(MARKER))):
         if marker.args:
