@@ -179,7 +179,11 @@ def _properties(value: Any, schema: Mapping[str, Any], resolver: Resolver[Any], 
 
 def _enum(value: Any, schema: Mapping[str, Any], resolver: Resolver[Any], depth: int) -> Check:
     values = _texts(value)
-    return lambda instance: any(each == instance for each in values)
+    texts = frozenset(values)
+    # A text is in the set exactly when it equals one of them; anything else takes the long way.
+    return lambda instance: (
+        instance in texts if type(instance) is str else any(each == instance for each in values)
+    )
 
 
 def _const(value: Any, schema: Mapping[str, Any], resolver: Resolver[Any], depth: int) -> Check:
