@@ -157,7 +157,7 @@ async def _answer_after_delay(
         arrived = request.get(ARRIVAL_KEY)
         wait = answer.delay if arrived is None else arrived + answer.delay - loop.time()
         if wait > 0:
-            await asyncio.sleep(wait)
+            await _sleep(wait)
     return _respond(request, endpoint, body, answer, sent, payload, journal)
 
 
@@ -224,6 +224,9 @@ def _respond(
     )
     return web.Response(body=payload, status=answer.status, content_type="application/json", headers=headers)
 
+
+# A name of its own, so that tests can see the waits the latency asks for.
+_sleep = asyncio.sleep
 
 # json.dumps without keywords, minus its argument checks: the answers are small dicts of JSON types.
 _dumps = json.JSONEncoder().encode
