@@ -335,13 +335,13 @@ def endpoint_body(server: Server, endpoint: str, create_body: bytes) -> bytes:
 
 
 async def drive_wrk(
-    server: Server, endpoint: str, body: bytes, seconds: float, connections: int, script_dir: str
+    server: Server, endpoint: str, body: bytes, seconds: int, connections: int, script_dir: str
 ) -> Run:
     """One wrk run against one endpoint; wrk runs on the benchmark's own (pinned) core."""
     script = os.path.join(script_dir, f"{server.name}-{endpoint}.lua")
     with open(script, "w", encoding="utf-8") as fh:
         fh.write(WRK_SCRIPT.format(body=body.decode("utf-8")))
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", script]
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script]
     command.append(f"{server.url}/api/{endpoint}")
     cpu_before = server.cpu_seconds()
     busy_before = machine_busy_seconds()
@@ -654,13 +654,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--rounds", type=positive, default=5, help="measured runs per server (default: 5)")
     parser.add_argument(
-        "--seconds", type=float, default=5.0, help="wrk: seconds per run (default: %(default)s)"
+        "--seconds", type=positive, default=5, help="wrk: whole seconds per run (default: %(default)s)"
     )
     parser.add_argument(
         "--warmup-seconds",
-        type=float,
-        default=2.0,
-        help="wrk: unmeasured seconds per server and endpoint first (default: %(default)s)",
+        type=positive,
+        default=2,
+        help="wrk: unmeasured whole seconds per server and endpoint first (default: %(default)s)",
     )
     parser.add_argument(
         "--connections", type=positive, default=32, help="wrk: connections, -c (default: %(default)s)"

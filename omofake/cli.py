@@ -572,7 +572,7 @@ class RequestLog:
         self.stream = stream
         self._lines: list[str] = []
         self._lock = threading.Lock()
-        self._scheduled = False
+        self._scheduled: asyncio.AbstractEventLoop | None = None
         self._second = -1
         self._stamp = ""
 
@@ -584,10 +584,11 @@ class RequestLog:
             loop = None
         with self._lock:
             self._lines.append(line)
-            if loop is not None and self._scheduled:
+            if loop is not None and self._scheduled is loop:
                 return
             if loop is not None:
-                self._scheduled = True
+                # On this loop: a flush scheduled on another (stopped since) would never run.
+                self._scheduled = loop
         if loop is None:
             self.flush()
         else:
@@ -609,7 +610,7 @@ class RequestLog:
     def flush(self) -> None:
         with self._lock:
             lines, self._lines = self._lines, []
-            self._scheduled = False
+            self._scheduled = None
         if not lines:
             return
         stream = self.stream if self.stream is not None else sys.stderr
