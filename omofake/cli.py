@@ -571,8 +571,8 @@ class RequestLog:
     time), without a pass through ``logging``, and buffered: the exchanges of one turn of the
     event loop are formatted and written together at the start of the next, once their answers
     went out (a line follows its answer by well under a millisecond). Off the loop's thread (a
-    large body's exchange is journaled
-    on a worker thread), or with no loop running, a line is written at once.
+    large body's exchange is journaled on a worker thread), or with no loop running, a line is
+    written at once.
     """
 
     def __init__(self, stream: IO[str] | None = None) -> None:
