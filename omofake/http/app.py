@@ -10,7 +10,7 @@ import contextvars
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -49,6 +49,8 @@ HEADER_TIMEOUT_KEY = web.AppKey("omofake.header_timeout", float)
 ARRIVAL_KEY = web.RequestKey("omofake.arrival", float)
 #: Where the running server serves its OpenAPI document (built from the schema files).
 OPENAPI_PATH = "/openapi.json"
+#: The control API's paths (omofake.http.control.CONTROL_PREFIX without its slash).
+CONTROL_ROOT = "/_omofake"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -61,11 +63,13 @@ def create_app(
     idle_timeout: float | None = None,
     header_timeout: float | None = None,
     middlewares: Sequence[Middleware] = (),
+    control: Handler | None = None,
 ) -> web.Application:
     """The application answering every route of the dialects; bodies above ``max_body`` get a 413.
 
-    ``middlewares`` run ahead of the application's own (the control API, which answers its
-    paths itself: the journal and the API's error pages never see them).
+    ``control`` answers every path under :data:`CONTROL_ROOT` (the control API, which answers
+    its paths itself: the journal and the API's error pages never see them). ``middlewares``
+    wrap every route, the fake's own included.
 
     ``None`` for a limit is its default (:data:`DEFAULT_MAX_BODY` and the timeouts next to it).
     The header timeout takes effect when the app runs in :class:`omofake.http.connections.FakeAppRunner`.
@@ -77,7 +81,10 @@ def create_app(
     )
     app = web.Application(
         client_max_size=max_body,
-        middlewares=[*middlewares, _middleware],
+        # No middleware of the fake's own: each costs aiohttp two wrappers per request (its own
+        # and _fix_request_current_app's). The endpoints, the control API and the unknown paths
+        # are routes, each wrapped once by _guarded.
+        middlewares=middlewares,
         # Bodies are inflated by omofake.http.bodies, under the limit; aiohttp's idle timeout.
         handler_args={"auto_decompress": False, "keepalive_timeout": idle},
     )
@@ -88,15 +95,23 @@ def create_app(
     app[JOURNAL_KEY] = journal
     app[MAX_BODY_KEY] = max_body
     app[HEADER_TIMEOUT_KEY] = head
+    first = served[0]
+    # Every method on each path, so that a wrong one gets the API's 405 from the path's handler.
+    paths: dict[str, dict[str, tuple[Dialect, str]]] = {}
     for dialect in served:
         for route in dialect.routes:
-            handler = _endpoint_handler(dialect, route.endpoint, journal, max_body)
-            if route.method == "GET":
-                app.router.add_get(route.path, handler, allow_head=False)
-            else:
-                app.router.add_post(route.path, handler)
-    # Every method, so that a POST gets "use GET" rather than the middleware's "use POST".
-    app.router.add_route("*", OPENAPI_PATH, _openapi_json)
+            paths.setdefault(route.path, {})[route.method] = (dialect, route.endpoint)
+    for path, methods in paths.items():
+        handler = _path_handler(path, methods, journal, max_body)
+        app.router.add_route("*", path, _guarded(handler, journal, first))
+    # Every method, so that a POST gets "use GET" rather than the catch-all's "no such path".
+    app.router.add_route("*", OPENAPI_PATH, _guarded(_openapi_json, journal, first))
+    if control is not None:
+        # Ahead of the catch-all below (the router tries the longest matching prefix first),
+        # and outside _guarded: a control call never reaches the journal or the API's errors.
+        app.router.add_route("*", CONTROL_ROOT, control)
+        app.router.add_route("*", CONTROL_ROOT + "/{tail:[\\s\\S]*}", control)
+    app.router.add_route("*", "/{tail:[\\s\\S]*}", _guarded(_not_found, journal, first))
     return app
 
 
@@ -123,14 +138,29 @@ def _limit(name: str, value: float, kind: type[float]) -> Any:
     return kind(value)
 
 
-def _endpoint_handler(service: Dialect, endpoint: str, journal: Journal, max_body: int) -> Handler:
+def _path_handler(
+    path: str, methods: Mapping[str, tuple[Dialect, str]], journal: Journal, max_body: int
+) -> Handler:
+    allowed = ", ".join(sorted(methods))
+    get = methods.get("GET")
+    post = methods.get("POST")
+
     async def handle(request: web.Request) -> web.StreamResponse:
-        if request.method == "GET":
+        method = request.method
+        if method == "POST" and post is not None:
+            service, endpoint = post
+        elif method == "GET" and get is not None:
+            service, endpoint = get
             # The query as the body: the first value of each parameter.
             query = {key: request.query[key] for key in request.query}
             return await _answer_after_delay(
                 request, service, endpoint, query, service.answer(endpoint, query), journal
             )
+        else:
+            message = _dialect_for(request).messages.METHOD_NOT_ALLOWED.format(
+                method=method, path=request.path, allowed=allowed
+            )
+            return _unrouted(request, message, 405, allowed, {"Allow": allowed})
         try:
             raw = await read_body(request, max_body)
         except BodyProblem as problem:
@@ -149,8 +179,15 @@ def _endpoint_handler(service: Dialect, endpoint: str, journal: Journal, max_bod
             body, answer = _decide(service, endpoint, raw)
         return await _answer_after_delay(request, service, endpoint, body, answer, journal)
 
-    handle.__name__ = endpoint
+    handle.__name__ = "/".join(sorted({endpoint for _, endpoint in methods.values()})) or path
     return handle
+
+
+async def _not_found(request: web.Request) -> web.StreamResponse:
+    dialect = _dialect_for(request)
+    message = dialect.messages.NOT_FOUND.format(method=request.method, path=request.path)
+    # The paths of the dialect whose paths it is among (/api/... or /v2/...).
+    return _unrouted(request, message, 404, dialect.routes_summary)
 
 
 async def _answer_after_delay(
@@ -285,48 +322,41 @@ _dumps = json.JSONEncoder().encode
 _JOURNAL_GENERATION = web.RequestKey("omofake.journal_generation", int)
 
 
-@web.middleware
-async def _middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Stamp the request with the state it arrived in, and answer what never reaches an endpoint
-    in the API's own error shape, keeping the status.
+def _guarded(handler: Handler, journal: Journal, first: Dialect) -> Handler:
+    """``handler`` stamped with the state its request arrived in, its failures answered in the
+    API's own error shape.
 
     The stamps: after a reset() (the next test) a request may touch neither the jobs nor the
-    journal, however long its latency or its body takes. One middleware, not two: each costs
-    aiohttp a wrapper per request.
+    journal, however long its latency or its body takes. A wrapper per route rather than a
+    middleware: aiohttp wraps each middleware (and, with any, one of its own) per request.
     """
-    app = request.app
-    request[_JOURNAL_GENERATION] = app[JOURNAL_KEY].generation
-    token = REQUEST_GENERATION.set(app[DIALECTS_KEY][0].state.generation)
-    try:
-        return await handler(request)
-    except web.HTTPMethodNotAllowed as exc:
-        allowed = ", ".join(sorted(exc.allowed_methods)) or "POST"
-        message = _dialect_for(request).messages.METHOD_NOT_ALLOWED.format(
-            method=request.method, path=request.path, allowed=allowed
-        )
-        return _unrouted(request, message, exc.status, allowed, {"Allow": allowed})
-    except web.HTTPNotFound as exc:
-        message = _dialect_for(request).messages.NOT_FOUND.format(method=request.method, path=request.path)
-        # The paths of the dialect whose paths it is among (/api/... or /v2/...).
-        expected = _dialect_for(request).routes_summary
-        return _unrouted(request, message, exc.status, expected)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return _unrouted(request, exc.reason + ".", exc.status, "a request the API answers")
-    except ConnectionError:
-        # The client went away mid-request: not an error, and there is nobody left to answer.
-        log.debug("client left before %s %s was complete", request.method, request.path)
-        return web.Response(status=400)
-    except Exception as exc:  # the last line of defence: a bug must not cost the client its answer
-        log.exception("omofake failed on %s %s", request.method, request.path)
-        detail = f"{type(exc).__name__}: {exc}"
-        # In the shape of the API the client speaks, but not journaled: the journal may be what failed.
-        dialect = _dialect_for(request)
-        answer = dialect.error(dialect.messages.INTERNAL_ERROR.format(detail=detail), status=500)
-        return web.json_response(dialect.render(answer.body), status=500)
-    finally:
-        REQUEST_GENERATION.reset(token)
+    state = first.state
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        request[_JOURNAL_GENERATION] = journal.generation
+        token = REQUEST_GENERATION.set(state.generation)
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return _unrouted(request, exc.reason + ".", exc.status, "a request the API answers")
+        except ConnectionError:
+            # The client went away mid-request: not an error, and there is nobody left to answer.
+            log.debug("client left before %s %s was complete", request.method, request.path)
+            return web.Response(status=400)
+        except Exception as exc:  # the last line of defence: a bug must not cost the client its answer
+            log.exception("omofake failed on %s %s", request.method, request.path)
+            detail = f"{type(exc).__name__}: {exc}"
+            # In the shape of the API the client speaks, but not journaled: the journal may be what failed.
+            dialect = _dialect_for(request)
+            answer = dialect.error(dialect.messages.INTERNAL_ERROR.format(detail=detail), status=500)
+            return web.json_response(dialect.render(answer.body), status=500)
+        finally:
+            REQUEST_GENERATION.reset(token)
+
+    guarded.__name__ = getattr(handler, "__name__", "guarded")
+    return guarded
 
 
 def _unrouted(

@@ -6,10 +6,10 @@ JSON in and out; errors are ``{"error": true, "message": ..., "exception": ...}`
 input), 401 (control token missing or wrong), 404 (unknown control path or job), 405 (wrong
 method), 409 (the clock is not manual).
 
-It is one middleware, ahead of the application's own: control calls never reach the
-journal, the recorder, the request log or the API's error pages, and are not in
-``/openapi.json``. Without it (``FakeServer(control=False)``, ``serve --no-control``), a
-control path is an unknown path of the API like any other.
+It is served as routes of its own (``/_omofake`` and everything under it), outside the API's
+handling: control calls never reach the journal, the recorder, the request log or the API's
+error pages, and are not in ``/openapi.json``. Without it (``FakeServer(control=False)``,
+``serve --no-control``), a control path is an unknown path of the API like any other.
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ from omofake.core.state import ConfigureError
 from omofake.http.bodies import BodyProblem, read_body
 
 if TYPE_CHECKING:
-    from aiohttp.typedefs import Middleware
-
     from omofake.http.server import FakeServer
 
 log = logging.getLogger("omofake.control")
@@ -90,7 +88,7 @@ Operation = Callable[["ControlAPI", _Call], Awaitable[Any]]
 
 
 class ControlAPI:
-    """The control API of one :class:`~omofake.http.server.FakeServer`; :attr:`middleware`
+    """The control API of one :class:`~omofake.http.server.FakeServer`; :meth:`handler`
     serves it in an application."""
 
     def __init__(self, server: FakeServer, token: str | None = None) -> None:
@@ -104,18 +102,11 @@ class ControlAPI:
         """Whether every call needs the control token."""
         return self._token is not None
 
-    @property
-    def middleware(self) -> Middleware:
-        @web.middleware
-        async def control(request: web.Request, handler: Handler) -> web.StreamResponse:
-            path = request.path
-            if not path.startswith(CONTROL_PREFIX) and path != CONTROL_PREFIX.rstrip("/"):
-                return await handler(request)
-            response = await self.answer(request)
-            log.info("control: %s %s %d", request.method, path, response.status)
-            return response
-
-        return control
+    async def handler(self, request: web.Request) -> web.StreamResponse:
+        """The route handler of every path under ``/_omofake`` (see :func:`omofake.http.app.create_app`)."""
+        response = await self.answer(request)
+        log.info("control: %s %s %d", request.method, request.path, response.status)
+        return response
 
     async def answer(self, request: web.Request) -> web.Response:
         try:

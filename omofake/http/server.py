@@ -272,8 +272,8 @@ class FakeServer:
     async def _open(self) -> None:
         # A new application at each start: an aiohttp application belongs to the loop it first
         # ran on, and a thread-mode restart runs a new loop.
-        middlewares = () if self.control is None else (self.control.middleware,)
-        app = create_app([self.service, self.v2], self.journal, middlewares=middlewares, **self._limits)
+        control = None if self.control is None else self.control.handler
+        app = create_app([self.service, self.v2], self.journal, control=control, **self._limits)
         # A short shutdown grace: a test's teardown should not wait on a slow (latency) request.
         runner = FakeAppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
