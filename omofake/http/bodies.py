@@ -66,15 +66,23 @@ async def read_body(request: web.BaseRequest, limit: int) -> bytes:
 
 
 async def _read(request: web.BaseRequest, limit: int, inflater: _Inflater | None) -> bytes:
+    content = request.content
+    first = await content.readany()
+    if inflater is None and content.at_eof():
+        # The whole body in one piece, as a small one comes: no copy.
+        if len(first) > limit:
+            raise too_large(limit)
+        return first
     received = 0
     body = bytearray()
-    while chunk := await request.content.readany():
+    chunk = first
+    while chunk:
         received += len(chunk)
         if received > limit:
             raise too_large(limit)
         if inflater is None:
             body += chunk
-            continue
+            chunk = b""
         while chunk:
             piece, chunk = inflater.inflate(chunk, min(_STEP, limit + 1 - len(body)))
             body += piece
@@ -82,6 +90,7 @@ async def _read(request: web.BaseRequest, limit: int, inflater: _Inflater | None
                 raise too_large(limit)
             if len(piece) == _STEP:
                 await asyncio.sleep(0)
+        chunk = await content.readany()
     if inflater is not None:
         inflater.finish()
     return bytes(body)
