@@ -82,8 +82,7 @@ async def _read(request: web.BaseRequest, limit: int, inflater: _Inflater | None
             raise too_large(limit)
         if inflater is None:
             body += chunk
-            chunk = b""
-        while chunk:
+        while chunk and inflater is not None:
             piece, chunk = inflater.inflate(chunk, min(_STEP, limit + 1 - len(body)))
             body += piece
             if len(body) > limit:
