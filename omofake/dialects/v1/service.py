@@ -50,6 +50,14 @@ def parse_body(raw: bytes, endpoint: str) -> tuple[Any, Violation | None]:
         )
 
 
+def _images(image: Any) -> int:
+    """How many "|"-joined images ``image_base64`` holds (0 if it is no text)."""
+    if not isinstance(image, str):
+        return 0
+    # "in" stops at memchr speed; count walks the whole image (a microsecond per 4 KB).
+    return image.count("|") + 1 if "|" in image else 1
+
+
 def _pick_delay(latency: Latency) -> float:
     if isinstance(latency, tuple):
         return random.uniform(*latency)
@@ -174,7 +182,7 @@ class FakeService:
                 type_id,
                 behaviour,
                 input=data.get("input"),
-                images=image.count("|") + 1 if isinstance(image, str) else 0,
+                images=_images(image),
                 data=data,
                 generation=generation,
                 token=token,
