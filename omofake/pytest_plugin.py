@@ -35,7 +35,9 @@ Options (command line, or the ini file without the dashes)
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +94,8 @@ class Settings:
 
 
 _SETTINGS = pytest.StashKey[Settings]()
+#: The configured sessions, innermost (a pytester in-process run) last.
+_CONFIGS: list[pytest.Config] = []
 _STATE = pytest.StashKey["_TestState"]()
 
 
@@ -185,6 +189,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "test; the keywords are those of FakeServer.configure, e.g. running_polls=2, outcome='fail'",
     )
     config.stash[_SETTINGS] = _read_settings(config)
+    _CONFIGS.append(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config in _CONFIGS:
+        _CONFIGS.remove(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -197,18 +207,37 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def omofake_session_server(pytestconfig: pytest.Config) -> Iterator[FakeServer]:
+def omofake_session_server() -> Iterator[FakeServer]:
     """The one fake server of this session (of this xdist worker), in a background thread.
 
     It is not reset between tests: tests should use ``omofake_server``. This fixture is for
     session-scoped fixtures that need the server's address, which never changes in a session.
     """
-    settings = pytestconfig.stash[_SETTINGS]
-    # Seed and strict are the server's own settings, so reset() returns to them before each test.
-    from omofake.http.server import FakeServer
+    # No pytestconfig argument: pytest resolves a fixture's arguments every time a test asks for
+    # it, cached or not, and that alone cost each test ~30 us.
+    settings = _CONFIGS[-1].stash[_SETTINGS]
+    with _gc_paused():
+        # Seed and strict are the server's own settings, so reset() returns to them before each test.
+        from omofake.http.server import FakeServer
 
-    with FakeServer(seed=settings.seed, strict=settings.strict) as server:
+        server = FakeServer(seed=settings.seed, strict=settings.strict).start()
+    try:
         yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # Starting the server imports a few hundred modules and builds objects that are none of
+    # them garbage: the collector's passes over the session's heap meanwhile cost ~10 % of it.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @pytest.fixture
