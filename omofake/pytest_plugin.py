@@ -39,6 +39,7 @@ import gc
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -52,18 +53,12 @@ if TYPE_CHECKING:
     from omofake.core.journal import Exchange
     from omofake.http.server import FakeServer
 
-try:
-    import pytest_asyncio
-except ImportError:  # pytest-asyncio is a test extra, not a dependency
-    pytest_asyncio = None  # type: ignore[assignment]
-
 __all__ = [
     "CLIENT_POLL_INTERVAL",
     "CLIENT_TIMEOUT",
     "DEFAULT_TOKEN",
     "Settings",
     "describe_violations",
-    "omofake_client",
     "omofake_server",
     "omofake_session_server",
     "omofake_token",
@@ -190,6 +185,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[_SETTINGS] = _read_settings(config)
     _CONFIGS.append(config)
+    config.pluginmanager.register(_client_fixture(config), "omofake-client")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -285,30 +281,36 @@ def _make_client(url: str, token: str) -> OmoClient:
     return FixtureClient(token, base_url=url, poll_interval=CLIENT_POLL_INTERVAL, timeout=CLIENT_TIMEOUT)
 
 
-if pytest_asyncio is not None:
-    # Strict mode runs only async fixtures declared through pytest-asyncio; auto mode and
-    # pytest-aiohttp (which builds on pytest-asyncio) run these too.
+async def _omofake_client(omofake_url: str, omofake_token: str) -> AsyncIterator[OmoClient]:
+    """An async :class:`~omofake.client.OmoClient` pointed at the fake, closed after the test.
 
-    @pytest_asyncio.fixture
-    async def omofake_client(omofake_url: str, omofake_token: str) -> AsyncIterator[OmoClient]:
-        """An async :class:`~omofake.client.OmoClient` pointed at the fake, closed after the test.
+    It polls every 10 ms (the real API asks for 2 s) and gives up after 10 s. With pytest-asyncio
+    running it is a pytest-asyncio fixture (strict and auto mode, pytest-aiohttp); without, a
+    plain async fixture, for plugins that run those (anyio).
+    """
+    async with _make_client(omofake_url, omofake_token) as client:
+        yield client
 
-        It polls every 10 ms (the real API asks for 2 s) and gives up after 10 s.
-        """
-        async with _make_client(omofake_url, omofake_token) as client:
-            yield client
 
-else:
+def _client_fixture(config: pytest.Config) -> ModuleType:
+    """``omofake_client``, as the fixture kind the session's plugins run.
 
-    @pytest.fixture
-    async def omofake_client(omofake_url: str, omofake_token: str) -> AsyncIterator[OmoClient]:
-        """An async :class:`~omofake.client.OmoClient` pointed at the fake, closed after the test.
+    Registered as a plugin at configure time, once pytest knows whether pytest-asyncio is one of
+    them: deciding there, not at import, spares every run without pytest-asyncio importing it.
+    A module, because pytest reads the fixtures of any other plugin object from its class.
+    """
+    fixture: Any = pytest.fixture
+    if any(_module_of(plugin) == "pytest_asyncio" for plugin in config.pluginmanager.get_plugins()):
+        import pytest_asyncio
 
-        It polls every 10 ms (the real API asks for 2 s) and gives up after 10 s. Without
-        pytest-asyncio this is a plain async fixture, for plugins that run those (anyio).
-        """
-        async with _make_client(omofake_url, omofake_token) as client:
-            yield client
+        fixture = pytest_asyncio.fixture
+    holder = ModuleType(f"{__name__}.client_fixture")
+    holder.omofake_client = fixture(name="omofake_client")(_omofake_client)  # type: ignore[attr-defined]
+    return holder
+
+
+def _module_of(plugin: object) -> str:
+    return str(getattr(plugin, "__name__", "")).partition(".")[0]
 
 
 # The marker
