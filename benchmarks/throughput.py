@@ -1,23 +1,31 @@
-"""Throughput of the fake against a minimal aiohttp app answering the same shapes.
+"""Throughput of the fake against a bare aiohttp app answering the same shapes.
 
-Both servers run in subprocesses started the same way (they print their URL on stdout when
-ready); the load generator runs here, on one aiohttp ClientSession with a keep-alive
-connection pool of ``--concurrency`` connections. Each unit of work is a createJob with a
-realistic base64 image followed by one getJobResult for the job it created, cycling through
-the five job types. Runs alternate between the two servers for ``--rounds`` rounds and the
-summary reports medians.
+Two servers run in subprocesses started the same way (they print their URL on stdout when
+ready): ``omofake serve`` with its default flags (request logging on; its log goes to a
+temporary file, as a CI job's log does) and a bare aiohttp app with the same two routes that
+reads each body and answers fixed JSON of the documented success shapes.
 
-The machine's cores are shared between the load generator and the server under test, so the
-absolute requests per second say little; the ratio fake / minimal is the figure (target: 0.70).
-Each server's CPU time per request (read from /proc) is reported too: it does not depend on
-whether the load generator or the server was the bottleneck.
+The load generator is ``wrk`` when it is installed (``-t1 -c32``, one POST body through a Lua
+script), per endpoint: createJob with a realistic base64 image, and getJobResult polling a job
+created first on each server. On a machine with two or more cores the servers and the load
+generator are pinned to separate cores. Runs alternate between the servers (fake, bare, bare,
+fake, ...) for ``--rounds`` rounds, and the summary reports medians. The figure is the ratio
+fake / bare of requests per second, per endpoint, against its target (createJob 0.80,
+getJobResult 0.90). Each server's CPU time per request (from /proc) is reported in any case:
+it does not depend on which side was the bottleneck.
 
-    python benchmarks/throughput.py                 # 5 rounds of 20000 requests per server
-    python benchmarks/throughput.py --json          # the same, as one JSON object
-    python benchmarks/throughput.py --profile fake.prof   # the fake under cProfile (slower)
-    python benchmarks/throughput.py --profile fake.txt --profiler pyinstrument   # sampling
+Without wrk (or with ``--load python``) the load generator is the Python one below, one
+aiohttp ClientSession sending createJob + getJobResult pairs. It is labelled *capped*: it
+cannot saturate the bare app, so its requests-per-second ratio flatters the fake; its verdict
+is the ratio of server CPU per request (bare / fake) instead, against the createJob target.
 
-Exit status: 0 when the ratio meets the target, 1 when it does not, 2 on a broken run.
+    python benchmarks/throughput.py                   # wrk, 5 rounds x 5 s per server and endpoint
+    python benchmarks/throughput.py --json            # the same, as one JSON object
+    python benchmarks/throughput.py --fake-args=--quiet   # the fake without its request log
+    python benchmarks/throughput.py --load python     # the capped Python load generator
+    python benchmarks/throughput.py --load python --profile fake.prof   # the fake under cProfile
+
+Exit status: 0 when every ratio meets its target, 1 when one does not, 2 on a broken run.
 """
 
 from __future__ import annotations
@@ -30,12 +38,15 @@ import json
 import os
 import pstats
 import random
+import re
 import shlex
+import shutil
 import signal
 import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import IO, Any
@@ -43,7 +54,11 @@ from typing import IO, Any
 import aiohttp
 from aiohttp import web
 
-TARGET_RATIO = 0.70
+#: fake / bare requests per second under wrk, per endpoint (issue 11).
+TARGETS = {"createJob": 0.80, "getJobResult": 0.90}
+#: The capped Python load generator's verdict: bare / fake server CPU per request, mixed endpoints.
+TARGET_RATIO = TARGETS["createJob"]
+WRK_BODY_TYPE = "30"
 TOKEN = "benchmark-token-0123456789"
 JOB_TYPES = ("13", "14", "23", "26", "30")
 TWO_IMAGE_TYPES = frozenset({"23", "26"})
@@ -169,7 +184,7 @@ async def _ready(
 def fake_command(args: argparse.Namespace) -> list[str]:
     if args.fake_command:
         return shlex.split(args.fake_command)
-    serve = ["-m", "omofake", "serve", "--host", args.host, "--port", "0", "--quiet"]
+    serve = ["-m", "omofake", "serve", "--host", args.host, "--port", "0", *shlex.split(args.fake_args)]
     profile, profiler = args.profile, args.profiler
     if profile is None:
         return [sys.executable, *serve]
@@ -218,6 +233,9 @@ class Run:
     client_cpu_us: float
     #: Share of the machine's cores other processes used meanwhile: noise when above a few %.
     others_share: float | None
+    #: wrk only: the endpoint of the run, and wrk's mean latency.
+    endpoint: str | None = None
+    mean_latency_ms: float | None = None
 
 
 class BadAnswer(Exception):
@@ -278,7 +296,227 @@ async def drive(server: Server, bodies: list[bytes], requests: int, concurrency:
     )
 
 
-# The run and its summary
+# The load: wrk, one endpoint at a time
+
+WRK_SCRIPT = """-- omofake benchmarks/throughput.py: one POST body, sent again and again
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [==[{body}]==]
+"""
+_WRK_TOTAL = re.compile(r"(\d+) requests in ([\d.]+)(us|ms|s|m)\b")
+_WRK_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+_WRK_LATENCY = re.compile(r"^\s*Latency\s+([\d.]+)(us|ms|s)\s", re.MULTILINE)
+_WRK_NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+_WRK_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+def post_json(url: str, body: bytes) -> dict[str, Any]:
+    """One request outside the measured runs (setting up, checking): the answer, or BadAnswer."""
+    request = urllib.request.Request(url, data=body, headers=JSON_HEADERS, method="POST")
+    # No proxy: the servers are on loopback.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as response:
+        raw = response.read()
+    answer: dict[str, Any] = json.loads(raw)
+    if answer.get("error") is not False:
+        raise BadAnswer(f"{url} answered {raw[:200]!r}")
+    return answer
+
+
+def endpoint_body(server: Server, endpoint: str, create_body: bytes) -> bytes:
+    """The one body wrk sends to ``endpoint`` of ``server``: for getJobResult, a poll of a job
+    created (and finished, by a first poll) on that server beforehand."""
+    if endpoint == "createJob":
+        return create_body
+    created = post_json(f"{server.url}/api/createJob", create_body)
+    poll = json.dumps({"api_token": TOKEN, "job_id": created["job_id"]}).encode()
+    post_json(f"{server.url}/api/getJobResult", poll)
+    return poll
+
+
+async def drive_wrk(
+    server: Server, endpoint: str, body: bytes, seconds: float, connections: int, script_dir: str
+) -> Run:
+    """One wrk run against one endpoint; wrk runs on the benchmark's own (pinned) core."""
+    script = os.path.join(script_dir, f"{server.name}-{endpoint}.lua")
+    with open(script, "w", encoding="utf-8") as fh:
+        fh.write(WRK_SCRIPT.format(body=body.decode("utf-8")))
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", script]
+    command.append(f"{server.url}/api/{endpoint}")
+    cpu_before = server.cpu_seconds()
+    busy_before = machine_busy_seconds()
+    children_before = os.times()
+    begin = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    wall = time.perf_counter() - begin
+    children_after = os.times()
+    busy_after = machine_busy_seconds()
+    cpu_after = server.cpu_seconds()
+    text = out.decode(errors="replace")
+    total = _WRK_TOTAL.search(text)
+    if process.returncode != 0 or total is None:
+        raise RuntimeError(f"wrk failed ({' '.join(command)}):\n{text}\n{err.decode(errors='replace')}")
+    done = int(total.group(1))
+    measured = float(total.group(2)) * _WRK_UNITS[total.group(3)]
+    non_2xx = _WRK_NON_2XX.search(text)
+    errors = _WRK_ERRORS.search(text)
+    if non_2xx or (errors and any(int(n) for n in errors.groups())):
+        raise BadAnswer(f"{server.name} {endpoint}: wrk saw errors:\n{text}")
+    client_cpu = (children_after.children_user - children_before.children_user) + (
+        children_after.children_system - children_before.children_system
+    )
+    server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    others = None
+    if server_cpu is not None and busy_before is not None and busy_after is not None:
+        spare = busy_after - busy_before - server_cpu - client_cpu
+        others = max(0.0, spare) / (wall * (os.cpu_count() or 1))
+    latency = _WRK_LATENCY.search(text)
+    return Run(
+        server.name,
+        0,
+        done,
+        measured,
+        done / measured,
+        None if server_cpu is None or not done else server_cpu / done * 1e6,
+        client_cpu / max(done, 1) * 1e6,
+        others,
+        endpoint=endpoint,
+        mean_latency_ms=None
+        if latency is None
+        else float(latency.group(1)) * _WRK_UNITS[latency.group(2)] * 1e3,
+    )
+
+
+async def benchmark_wrk(args: argparse.Namespace) -> dict[str, Any]:
+    create_body = create_bodies(args.image_bytes)[JOB_TYPES.index(WRK_BODY_TYPE)]
+    minimal_cmd = [sys.executable, os.path.abspath(__file__), "--minimal-server", "--host", args.host]
+    server_cpu = pin_load_generator(args)
+    endpoints = [e for e in TARGETS if e in args.endpoints]
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="omofake-wrk-") as script_dir:
+        async with (
+            running("fake", fake_command(args), server_cpu) as fake,
+            running("bare", minimal_cmd, server_cpu) as bare,
+        ):
+            bodies = {
+                (server.name, endpoint): endpoint_body(server, endpoint, create_body)
+                for server in (fake, bare)
+                for endpoint in endpoints
+            }
+            for endpoint in endpoints:
+                for server in (fake, bare):  # warm-up: imports, caches, the first jobs
+                    body = bodies[server.name, endpoint]
+                    await drive_wrk(server, endpoint, body, args.warmup_seconds, args.connections, script_dir)
+                for round_no in range(1, args.rounds + 1):
+                    # ABBA order: a slow drift of the machine weighs on both servers alike.
+                    order = (fake, bare) if round_no % 2 else (bare, fake)
+                    for server in order:
+                        body = bodies[server.name, endpoint]
+                        run = await drive_wrk(
+                            server, endpoint, body, args.seconds, args.connections, script_dir
+                        )
+                        run.round = round_no
+                        runs.append(run)
+                        if not args.json:
+                            print(
+                                f"{endpoint:<12} round {round_no} {run.server:<4} {run.rps:8.0f} req/s; "
+                                f"server CPU {run.server_cpu_us or 0:5.0f} µs/request; "
+                                f"other processes {100 * (run.others_share or 0):3.0f}% of the machine",
+                                file=sys.stderr,
+                                flush=True,
+                            )
+            # The fake still answers as documented after all that load (balance, job store bound).
+            post_json(f"{fake.url}/api/createJob", create_body)
+    return results_wrk(args, runs, endpoints, pinned=server_cpu is not None)
+
+
+def pin_load_generator(args: argparse.Namespace) -> int | None:
+    """On a machine with 2+ cores: the load generator on one core, the servers on another, so the
+    server under test never competes with the client for a core. The servers' core, or None."""
+    if args.pin and hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2:
+        client_cpu, server_cpu = sorted(os.sched_getaffinity(0))[:2]
+        os.sched_setaffinity(0, {client_cpu})
+        return server_cpu
+    return None
+
+
+def results_wrk(
+    args: argparse.Namespace, runs: list[Run], endpoints: list[str], *, pinned: bool
+) -> dict[str, Any]:
+    per_endpoint: dict[str, Any] = {}
+    for endpoint in endpoints:
+        fake_runs = [r for r in runs if r.endpoint == endpoint and r.server == "fake"]
+        bare_runs = [r for r in runs if r.endpoint == endpoint and r.server == "bare"]
+        rps_fake = median([r.rps for r in fake_runs]) or 0.0
+        rps_bare = median([r.rps for r in bare_runs]) or 0.0
+        ratio = rps_fake / rps_bare if rps_bare else 0.0
+        round_ratios = [f.rps / b.rps for f, b in zip(fake_runs, bare_runs, strict=True)]
+        per_endpoint[endpoint] = {
+            "rps_fake": rps_fake,
+            "rps_bare": rps_bare,
+            "ratio": ratio,
+            "round_ratios": round_ratios,
+            "server_cpu_us_fake": median([r.server_cpu_us for r in fake_runs]),
+            "server_cpu_us_bare": median([r.server_cpu_us for r in bare_runs]),
+            "latency_ms_fake": median([r.mean_latency_ms for r in fake_runs]),
+            "latency_ms_bare": median([r.mean_latency_ms for r in bare_runs]),
+            "target": TARGETS[endpoint],
+            "passed": ratio >= TARGETS[endpoint],
+        }
+    return {
+        "load": "wrk",
+        "capped": False,
+        "rounds": args.rounds,
+        "seconds_per_run": args.seconds,
+        "connections": args.connections,
+        "image_bytes": args.image_bytes,
+        "fake_args": args.fake_args,
+        "pinned": pinned,
+        "endpoints": per_endpoint,
+        "others_share": median([r.others_share for r in runs]),
+        "others_share_max": max((r.others_share or 0.0 for r in runs), default=0.0),
+        "passed": all(e["passed"] for e in per_endpoint.values()),
+        "runs": [asdict(r) for r in runs],
+    }
+
+
+def summary_wrk(result: dict[str, Any]) -> str:
+    flags = result["fake_args"] or "default flags, request log on (to a file)"
+    lines = [
+        f"omofake throughput under wrk -t1 -c{result['connections']}: {result['rounds']} rounds x "
+        f"{result['seconds_per_run']:g} s per server and endpoint, omofake serve ({flags}) against a "
+        f"bare aiohttp app, {result['image_bytes']}-byte image"
+        + (", servers and wrk on separate cores" if result["pinned"] else ""),
+    ]
+    for endpoint, figures in result["endpoints"].items():
+        ratios = figures["round_ratios"]
+        cpu_fake, cpu_bare = figures["server_cpu_us_fake"], figures["server_cpu_us_bare"]
+        cpu = f"; server CPU per request: fake {cpu_fake:.0f} µs, bare {cpu_bare:.0f} µs" if cpu_fake else ""
+        lines.append(
+            f"  {endpoint:<12} fake {figures['rps_fake']:7.0f} req/s, bare {figures['rps_bare']:7.0f} req/s"
+            f"{cpu}\n  {'':<12} ratio {figures['ratio']:.2f} (per round {min(ratios):.2f} to "
+            f"{max(ratios):.2f}), target {figures['target']:.2f}: "
+            + ("met" if figures["passed"] else "NOT met")
+        )
+    others = result["others_share"]
+    if others is not None:
+        lines.append(
+            f"  other processes: {100 * others:.0f}% of the machine (median of the runs, "
+            f"max {100 * result['others_share_max']:.0f}%)"
+            + ("; the figures are noisy" if others > NOISY_SHARE else "")
+        )
+    verdict = "PASS" if result["passed"] else "FAIL"
+    lines.append(
+        f"{verdict}: "
+        + ", ".join(f"{e} {f['ratio']:.2f} (>= {f['target']:.2f})" for e, f in result["endpoints"].items())
+    )
+    return "\n".join(lines)
+
+
+# The capped Python load generator's run and its summary
 
 
 def median(values: Sequence[float | None]) -> float | None:
@@ -286,15 +524,12 @@ def median(values: Sequence[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
-async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
+async def benchmark_python(args: argparse.Namespace) -> dict[str, Any]:
     bodies = create_bodies(args.image_bytes)
     minimal_cmd = [sys.executable, os.path.abspath(__file__), "--minimal-server", "--host", args.host]
     # On a machine with 2+ cores, give the servers one core and the load generator another, so
     # the server under test never competes with the client for a core.
-    server_cpu = client_cpu = None
-    if args.pin and hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2:
-        client_cpu, server_cpu = sorted(os.sched_getaffinity(0))[:2]
-        os.sched_setaffinity(0, {client_cpu})
+    server_cpu = pin_load_generator(args)
     runs: list[Run] = []
     async with (
         running("fake", fake_command(args), server_cpu) as fake,
@@ -330,7 +565,14 @@ def results(args: argparse.Namespace, runs: list[Run], *, pinned: bool) -> dict[
     ratio = rps_fake / rps_minimal if rps_minimal else 0.0
     # Each round's two runs ran back to back, so their ratio is the least disturbed by drift.
     round_ratios = [f.rps / m.rps for f, m in zip(fake_runs, minimal_runs, strict=True)]
+    cpu_fake = median([r.server_cpu_us for r in fake_runs])
+    cpu_minimal = median([r.server_cpu_us for r in minimal_runs])
+    # The Python client caps the bare app, so the req/s ratio flatters the fake: the verdict is
+    # the server CPU per request, which does not depend on who the bottleneck was.
+    cpu_ratio = cpu_minimal / cpu_fake if cpu_fake and cpu_minimal else 0.0
     return {
+        "load": "python",
+        "capped": True,
         "rounds": args.rounds,
         "requests_per_run": args.requests,
         "concurrency": args.concurrency,
@@ -342,12 +584,13 @@ def results(args: argparse.Namespace, runs: list[Run], *, pinned: bool) -> dict[
         "ratio": ratio,
         "round_ratios": round_ratios,
         "median_round_ratio": statistics.median(round_ratios),
-        "server_cpu_us_per_request_fake": median([r.server_cpu_us for r in fake_runs]),
-        "server_cpu_us_per_request_minimal": median([r.server_cpu_us for r in minimal_runs]),
+        "server_cpu_us_per_request_fake": cpu_fake,
+        "server_cpu_us_per_request_minimal": cpu_minimal,
+        "cpu_ratio": cpu_ratio,
         "client_cpu_us_per_request": median([r.client_cpu_us for r in runs]),
         "others_share": median([r.others_share for r in runs]),
         "target": TARGET_RATIO,
-        "passed": ratio >= TARGET_RATIO,
+        "passed": cpu_ratio >= TARGET_RATIO,
         "runs": [asdict(r) for r in runs],
     }
 
@@ -355,12 +598,14 @@ def results(args: argparse.Namespace, runs: list[Run], *, pinned: bool) -> dict[
 def summary(result: dict[str, Any]) -> str:
     ratios = result["round_ratios"]
     lines = [
-        f"omofake throughput: {result['rounds']} rounds x {result['requests_per_run']} requests, "
+        "omofake throughput with the Python load generator (CAPPED: it cannot saturate the bare app, "
+        "so the req/s ratio flatters the fake; install wrk for the honest figure)",
+        f"  {result['rounds']} rounds x {result['requests_per_run']} requests, "
         f"{result['concurrency']} connections, {result['image_bytes']}-byte images"
         + (", servers and load generator on separate cores" if result["pinned"] else ""),
         f"  fake      {result['rps_fake']:8.0f} req/s (median)",
         f"  minimal   {result['rps_minimal']:8.0f} req/s (median)",
-        f"  ratio     {result['ratio']:8.2f}  (per round: median {result['median_round_ratio']:.2f}, "
+        f"  ratio     {result['ratio']:8.2f}  capped (per round: median {result['median_round_ratio']:.2f}, "
         f"{min(ratios):.2f} to {max(ratios):.2f})",
     ]
     cpu_fake = result["server_cpu_us_per_request_fake"]
@@ -380,7 +625,10 @@ def summary(result: dict[str, Any]) -> str:
             "are noisy (rerun on a quiet machine, or with more --rounds)"
         )
     verdict = "PASS" if result["passed"] else "FAIL"
-    lines.append(f"{verdict}: fake / minimal = {result['ratio']:.2f}, target {result['target']:.2f}")
+    lines.append(
+        f"{verdict}: server CPU per request minimal / fake = {result['cpu_ratio']:.2f}, "
+        f"target {result['target']:.2f}"
+    )
     return "\n".join(lines)
 
 
@@ -398,9 +646,42 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument(
+        "--load",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="the load generator: wrk, or the capped Python one (default: wrk when installed)",
+    )
     parser.add_argument("--rounds", type=positive, default=5, help="measured runs per server (default: 5)")
     parser.add_argument(
-        "--requests", type=positive, default=20000, help="requests per run, half createJob (default: 20000)"
+        "--seconds", type=float, default=5.0, help="wrk: seconds per run (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--warmup-seconds",
+        type=float,
+        default=2.0,
+        help="wrk: unmeasured seconds per server and endpoint first (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--connections", type=positive, default=32, help="wrk: connections, -c (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--endpoints",
+        type=lambda text: text.split(","),
+        default=list(TARGETS),
+        help="wrk: the endpoints to measure, comma-separated (default: createJob,getJobResult)",
+    )
+    parser.add_argument(
+        "--fake-args",
+        default="",
+        metavar="ARGS",
+        help="extra flags for omofake serve, e.g. --fake-args=--quiet (default: none, the defaults)",
+    )
+    parser.add_argument(
+        "--requests",
+        type=positive,
+        default=20000,
+        help="python: requests per run, half createJob (default: 20000)",
     )
     parser.add_argument(
         "--max-seconds", type=float, default=30.0, help="a run stops after this long (default: 30)"
@@ -455,12 +736,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.minimal_server:
         return asyncio.run(serve_minimal(args.host))
+    use_wrk = args.load == "wrk" or (args.load == "auto" and shutil.which("wrk") and args.profile is None)
+    if args.load == "wrk" and not shutil.which("wrk"):
+        print("throughput: error: wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
     try:
-        result = asyncio.run(benchmark(args))
+        result = asyncio.run(benchmark_wrk(args) if use_wrk else benchmark_python(args))
     except (BadAnswer, RuntimeError, OSError) as exc:
         print(f"throughput: error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(result, indent=2) if args.json else summary(result))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(summary_wrk(result) if use_wrk else summary(result))
     if args.profile:
         print_profile(args.profile, args.profiler, 25)
     return 0 if result["passed"] else 1

@@ -14,6 +14,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -529,6 +530,7 @@ async def _serve(server: FakeServer, ready_file: Path | None = None) -> int:
             with contextlib.suppress(OSError):
                 ready_file.unlink()
         await server.stop_async()
+        log_exchange.flush()
         log.info("omofake stopped after %d request(s)", server.journal.total)
     return 0
 
@@ -553,24 +555,92 @@ def _write_atomically(path: Path, text: str) -> None:
             temporary.unlink()
 
 
-def log_exchange(exchange: Exchange) -> None:
-    """One line per exchange; every value the client chose is escaped and cut short."""
+class RequestLog:
+    """The request log of ``omofake serve``: one line per exchange, every value the client chose
+    escaped and cut short.
+
+    Each line is formatted here, once, as the ``logging`` setup of :func:`run_serve` would
+    format it (``2026-01-01 12:00:00,123 POST /api/createJob 200 ...``), and buffered: the lines
+    of one turn of the event loop are written together at the start of the next (a request's
+    line follows its answer by well under a millisecond), rather than one write and one pass
+    through ``logging`` per request. Off the loop's thread (a large body's exchange is journaled
+    on a worker thread), or with no loop running, a line is written at once.
+    """
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        #: None: ``sys.stderr`` at the time of writing.
+        self.stream = stream
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self._second = -1
+        self._stamp = ""
+
+    def __call__(self, exchange: Exchange) -> None:
+        line = self.format(exchange)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        with self._lock:
+            self._lines.append(line)
+            if loop is not None and self._scheduled:
+                return
+            if loop is not None:
+                self._scheduled = True
+        if loop is None:
+            self.flush()
+        else:
+            loop.call_soon(self.flush)
+
+    def format(self, exchange: Exchange) -> str:
+        """The line for an exchange, with its time stamp and newline."""
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            # logging's %(asctime)s: local time to the second, then the milliseconds.
+            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+            self._second = second
+        text = exchange_line(exchange)
+        if not text.isprintable():  # a last guard, as EscapingFormatter is for other lines
+            text = escape_controls(text)
+        return f"{self._stamp},{int((now - second) * 1000):03d} {text}\n"
+
+    def flush(self) -> None:
+        with self._lock:
+            lines, self._lines = self._lines, []
+            self._scheduled = False
+        if not lines:
+            return
+        stream = self.stream if self.stream is not None else sys.stderr
+        try:
+            stream.write("".join(lines))
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken stderr must not break answering
+            pass
+
+
+def exchange_line(exchange: Exchange) -> str:
+    """What the request log says of one exchange (without its time stamp)."""
     request: dict[str, Any] = exchange.request if isinstance(exchange.request, dict) else {}
-    data: dict[str, Any] = request["data"] if isinstance(request.get("data"), dict) else {}
-    parts = [
-        f"{shown(exchange.method)} {shown(exchange.path)} {exchange.status}",
-        f"token={shown(mask_token(request.get('api_token')) if 'api_token' in request else None)}",
-    ]
+    data = request.get("data")
+    if not isinstance(data, dict):
+        data = {}
+    token = f"{shown(mask_token(request['api_token']))}" if "api_token" in request else "-"
+    line = f"{shown(exchange.method)} {shown(exchange.path)} {exchange.status} token={token}"
     if exchange.type_job_id is not None or "type_job_id" in data:
-        parts.append(f"type={shown(exchange.type_job_id or data.get('type_job_id'))}")
+        line += f" type={shown(exchange.type_job_id or data.get('type_job_id'))}"
     if exchange.job_id is not None:
-        parts.append(f"job={exchange.job_id}")
+        line += f" job={exchange.job_id}"
     response = exchange.response
     said = response.get("message") or response.get("status")
     if isinstance(said, str) and "api_token" in request:
         said = hide_token(said, request["api_token"])
-    parts.append(shown(said))
-    log.info(" ".join(parts))
+    return f"{line} {shown(said)}"
+
+
+#: The request log ``omofake serve`` adds to its journal's listeners unless ``--quiet``.
+log_exchange = RequestLog()
 
 
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -584,6 +654,8 @@ def shown(value: Any, limit: int = LOG_VALUE_LIMIT) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return f"<{json_type(value)}>"  # never the contents: they may be huge or deep
     text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit and text.isprintable() and "\\" not in text:
+        return text  # the common case: nothing to escape, nothing to cut
     cut = text[:limit]
     escaped = "".join(_ESCAPES.get(c, c) if c.isprintable() or c in _ESCAPES else _escape(c) for c in cut)
     return escaped + (f"...(+{len(text) - limit} chars)" if len(text) > limit else "")

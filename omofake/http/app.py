@@ -39,6 +39,9 @@ DIALECTS_KEY = web.AppKey("omofake.dialects", tuple[Dialect, ...])
 JOURNAL_KEY = web.AppKey("omofake.core.journal", Journal)
 MAX_BODY_KEY = web.AppKey("omofake.max_body", int)
 HEADER_TIMEOUT_KEY = web.AppKey("omofake.header_timeout", float)
+#: When the request arrived, on the loop's clock (set by omofake.http.connections.FakeConnection
+#: as the request's bytes are read; without it, when its handling began).
+ARRIVAL_KEY = web.RequestKey("omofake.arrival", float)
 #: Where the running server serves its OpenAPI document (built from the schema files).
 OPENAPI_PATH = "/openapi.json"
 
@@ -65,7 +68,7 @@ def create_app(
     )
     app = web.Application(
         client_max_size=max_body,
-        middlewares=[_generations, _json_errors],
+        middlewares=[_middleware],
         # Bodies are inflated by omofake.http.bodies, under the limit; aiohttp's idle timeout.
         handler_args={"auto_decompress": False, "keepalive_timeout": idle},
     )
@@ -78,7 +81,7 @@ def create_app(
     app[HEADER_TIMEOUT_KEY] = head
     for dialect in served:
         for route in dialect.routes:
-            handler = _endpoint_handler(dialect, route.endpoint)
+            handler = _endpoint_handler(dialect, route.endpoint, journal, max_body)
             if route.method == "GET":
                 app.router.add_get(route.path, handler, allow_head=False)
             else:
@@ -111,16 +114,16 @@ def _limit(name: str, value: float, kind: type[float]) -> Any:
     return kind(value)
 
 
-def _endpoint_handler(service: Dialect, endpoint: str) -> Handler:
+def _endpoint_handler(service: Dialect, endpoint: str, journal: Journal, max_body: int) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         if request.method == "GET":
             # The query as the body: the first value of each parameter.
             query = {key: request.query[key] for key in request.query}
             return await _answer_after_delay(
-                request, service, endpoint, query, service.answer(endpoint, query)
+                request, service, endpoint, query, service.answer(endpoint, query), journal
             )
         try:
-            raw = await read_body(request, request.app[MAX_BODY_KEY])
+            raw = await read_body(request, max_body)
         except BodyProblem as problem:
             # A body the fake cannot read breaks the contract; one over the fake's own limit does not.
             violations = () if problem.status == 413 else (_unreadable(endpoint, problem),)
@@ -135,18 +138,27 @@ def _endpoint_handler(service: Dialect, endpoint: str) -> Handler:
             body, answer = await loop.run_in_executor(None, decide, _decide, service, endpoint, raw)
         else:
             body, answer = _decide(service, endpoint, raw)
-        return await _answer_after_delay(request, service, endpoint, body, answer)
+        return await _answer_after_delay(request, service, endpoint, body, answer, journal)
 
     handle.__name__ = endpoint
     return handle
 
 
 async def _answer_after_delay(
-    request: web.Request, service: Dialect, endpoint: str, body: Any, answer: Answer
+    request: web.Request, service: Dialect, endpoint: str, body: Any, answer: Answer, journal: Journal
 ) -> web.Response:
+    sent = service.render(answer.body)
+    payload = _dumps(sent).encode()
     if answer.delay > 0:
-        await asyncio.sleep(answer.delay)
-    return _send(request, service, endpoint, body, answer)
+        # The latency counts from the request's arrival (stamped as its bytes were read, see
+        # omofake.http.connections), not from when its turn to be processed came: with many
+        # requests at once, processing them in turn must not add to each one's latency.
+        loop = asyncio.get_running_loop()
+        arrived = request.get(ARRIVAL_KEY)
+        wait = answer.delay if arrived is None else arrived + answer.delay - loop.time()
+        if wait > 0:
+            await _sleep(wait)
+    return _respond(request, endpoint, body, answer, sent, payload, journal)
 
 
 def _unreadable(endpoint: str, problem: BodyProblem) -> Violation:
@@ -180,8 +192,21 @@ def _send(
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     sent = service.render(answer.body)
+    return _respond(request, endpoint, body, answer, sent, _dumps(sent).encode(), None, headers)
+
+
+def _respond(
+    request: web.Request,
+    endpoint: str | None,
+    body: Any,
+    answer: Answer,
+    sent: dict[str, Any],
+    payload: bytes,
+    journal: Journal | None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
     # Journaled only if the journal was not cleared since the request arrived (a test's reset).
-    request.app[JOURNAL_KEY].add(
+    (request.app[JOURNAL_KEY] if journal is None else journal).add(
         Exchange(
             endpoint,
             request.method,
@@ -197,43 +222,39 @@ def _send(
         generation=request.get(_JOURNAL_GENERATION),
         size=request.content_length,
     )
-    return web.Response(
-        body=json.dumps(sent).encode(),
-        status=answer.status,
-        content_type="application/json",
-        headers=headers,
-    )
+    return web.Response(body=payload, status=answer.status, content_type="application/json", headers=headers)
 
 
+# A name of its own, so that tests can see the waits the latency asks for.
+_sleep = asyncio.sleep
+
+# json.dumps without keywords, minus its argument checks: the answers are small dicts of JSON types.
+_dumps = json.JSONEncoder().encode
 _JOURNAL_GENERATION = web.RequestKey("omofake.journal_generation", int)
 
 
 @web.middleware
-async def _generations(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Stamp the request with the state it arrived in: after a reset() (the next test) it may
-    touch neither the jobs nor the journal, however long its latency or its body takes."""
-    request[_JOURNAL_GENERATION] = request.app[JOURNAL_KEY].generation
-    token = REQUEST_GENERATION.set(request.app[DIALECTS_KEY][0].state.generation)
-    try:
-        return await handler(request)
-    finally:
-        REQUEST_GENERATION.reset(token)
+async def _middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Stamp the request with the state it arrived in, and answer what never reaches an endpoint
+    in the API's own error shape, keeping the status.
 
-
-@web.middleware
-async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer what never reaches an endpoint in the API's own error shape, keeping the status."""
-    messages = _dialect_for(request).messages
+    The stamps: after a reset() (the next test) a request may touch neither the jobs nor the
+    journal, however long its latency or its body takes. One middleware, not two: each costs
+    aiohttp a wrapper per request.
+    """
+    app = request.app
+    request[_JOURNAL_GENERATION] = app[JOURNAL_KEY].generation
+    token = REQUEST_GENERATION.set(app[DIALECTS_KEY][0].state.generation)
     try:
         return await handler(request)
     except web.HTTPMethodNotAllowed as exc:
         allowed = ", ".join(sorted(exc.allowed_methods)) or "POST"
-        message = messages.METHOD_NOT_ALLOWED.format(
+        message = _dialect_for(request).messages.METHOD_NOT_ALLOWED.format(
             method=request.method, path=request.path, allowed=allowed
         )
         return _unrouted(request, message, exc.status, allowed, {"Allow": allowed})
     except web.HTTPNotFound as exc:
-        message = messages.NOT_FOUND.format(method=request.method, path=request.path)
+        message = _dialect_for(request).messages.NOT_FOUND.format(method=request.method, path=request.path)
         # The paths of the dialect whose paths it is among (/api/... or /v2/...).
         expected = _dialect_for(request).routes_summary
         return _unrouted(request, message, exc.status, expected)
@@ -252,6 +273,8 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         dialect = _dialect_for(request)
         answer = dialect.error(dialect.messages.INTERNAL_ERROR.format(detail=detail), status=500)
         return web.json_response(dialect.render(answer.body), status=500)
+    finally:
+        REQUEST_GENERATION.reset(token)
 
 
 def _unrouted(

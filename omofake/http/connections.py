@@ -19,6 +19,8 @@ import asyncio
 import logging
 import re
 import time
+from collections import deque
+from itertools import repeat
 from typing import Any
 
 from aiohttp import web
@@ -27,7 +29,7 @@ from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from aiohttp.web_request import BaseRequest
 
 from omofake.dialects.v1 import messages
-from omofake.http.app import HEADER_TIMEOUT_KEY, dialect_for_path
+from omofake.http.app import ARRIVAL_KEY, HEADER_TIMEOUT_KEY, dialect_for_path
 
 log = logging.getLogger("omofake")
 
@@ -91,6 +93,9 @@ class FakeConnection(RequestHandler):
         self._head_timer: asyncio.TimerHandle | None = None
         # Requests whose handling is over; equal to the requests parsed when awaiting a head.
         self._handled = 0
+        # When each request queued in self._messages arrived (loop time), in the same order:
+        # a latency counts from there, not from when the request's turn to be handled came.
+        self._arrivals: deque[float] = deque()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -105,8 +110,12 @@ class FakeConnection(RequestHandler):
         # keep-alive idleness, which aiohttp's keepalive_timeout (the idle timeout) bounds.
         if data and self._head_timer is None and self._request_count == self._handled:
             self._start_head_timer()
+        now = self._loop.time()
         parsed = self._request_count
+        queued = len(self._messages)
         super().data_received(data)
+        if len(self._messages) > queued:
+            self._arrivals.extend(repeat(now, len(self._messages) - queued))
         if self._request_count != parsed:  # a complete head (or a refused one)
             self._stop_head_timer()
             self._end_a_broken_body()
@@ -131,9 +140,13 @@ class FakeConnection(RequestHandler):
             detail = getattr(refusal, "message", None) or "the body could not be parsed"
             payload.set_exception(RequestPayloadError(str(detail)))
 
-    async def _handle_request(self, *args: Any, **kwargs: Any) -> tuple[web.StreamResponse, bool]:
+    async def _handle_request(
+        self, request: BaseRequest, *args: Any, **kwargs: Any
+    ) -> tuple[web.StreamResponse, bool]:
+        # start() hands the queued messages over in order, one _handle_request each.
+        request[ARRIVAL_KEY] = self._arrivals.popleft() if self._arrivals else self._loop.time()
         try:
-            return await super()._handle_request(*args, **kwargs)
+            return await super()._handle_request(request, *args, **kwargs)
         finally:
             self._handled += 1
 

@@ -6,7 +6,6 @@ decides is decided here, so it can be reused and tested without a socket.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Mapping
 from dataclasses import replace
@@ -17,7 +16,7 @@ from omofake.contract.validation import (
     Violation,
     job_id_as_int,
     lenient_data,
-    reject_json_constant,
+    loads_json,
     validate_request,
 )
 from omofake.core.accounts import Accounts
@@ -43,7 +42,7 @@ def api_error(message: str, *, status: int = 200, delay: float = 0.0, **extra: A
 def parse_body(raw: bytes, endpoint: str) -> tuple[Any, Violation | None]:
     """The JSON body, or what is wrong with one that is not JSON."""
     try:
-        return json.loads(raw, parse_constant=reject_json_constant), None
+        return loads_json(raw), None
     except (ValueError, RecursionError):
         found = "an empty body" if not raw.strip() else "text that is not JSON"
         return None, Violation(

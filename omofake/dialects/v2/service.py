@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from faker.providers import BaseProvider
 
-from omofake.contract.validation import Violation, reject_json_constant
+from omofake.contract.validation import Violation, loads_json
 from omofake.core.behaviour import Behaviour, Latency, UserCodeError, register_job_type
 from omofake.core.jobs import Job, JobStore, StaleRequest
 from omofake.core.pricing import money
@@ -104,7 +104,7 @@ class V2Service:
 
     def parse(self, raw: bytes, endpoint: Any) -> tuple[Any, Violation | None]:
         try:
-            return json.loads(raw, parse_constant=reject_json_constant), None
+            return loads_json(raw), None
         except (ValueError, RecursionError):
             found = "an empty body" if not raw.strip() else "text that is not JSON"
             detail = ERRORS["ERROR_MALFORMED_REQUEST"].describe(detail=f"is {found}")

@@ -1,0 +1,194 @@
+"""Latency accuracy: with ``--latency 0.1``, many requests at once must each wait 0.1 s, not more.
+
+``omofake serve --latency 0.1`` (default flags otherwise: the request log on, to a temporary
+file) runs in a subprocess, pinned to its own core when there are two or more (the client gets
+another). The client opens ``--concurrency`` keep-alive connections (200 by default), then, each
+round, writes one createJob request (a realistic base64 image) on every connection at once and
+times each from the moment its bytes were written to the end of its answer. Before the fake
+stamped each request's arrival, its latency began only once the requests queued before it had
+been processed: +13 ms median and +22 ms p99 at 200 at once.
+
+The figures are the median and the 99th percentile of every request of every round, minus the
+configured latency. Targets: median within +3 ms, p99 within +10 ms.
+
+    python benchmarks/latency.py                    # 10 rounds of 200 requests at once
+    python benchmarks/latency.py --rounds 20 --concurrency 100 --latency 0.05
+    python benchmarks/latency.py --json
+
+Exit status: 0 when both targets are met, 1 when one is not, 2 on a broken run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from throughput import (
+    JOB_TYPES,
+    NOISY_SHARE,
+    BadAnswer,
+    create_bodies,
+    machine_busy_seconds,
+    pin_load_generator,
+    running,
+)
+
+TARGET_MEDIAN_MS = 3.0
+TARGET_P99_MS = 10.0
+
+
+async def connect(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection(host, port)
+
+
+async def exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[float, bytes]:
+    """Write one request, read its answer: the seconds between the two, and the answer's body."""
+    started = time.perf_counter()
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    body = await reader.readexactly(length)
+    return time.perf_counter() - started, body
+
+
+def http_request(host: str, port: int, body: bytes) -> bytes:
+    return (
+        f"POST /api/createJob HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    body = create_bodies(args.image_bytes)[JOB_TYPES.index("30")]
+    server_cpu = pin_load_generator(args)
+    command = [sys.executable, "-m", "omofake", "serve", "--host", args.host, "--port", "0"]
+    command += ["--latency", str(args.latency), *args.fake_args.split()]
+    excess_ms: list[float] = []
+    rounds: list[dict[str, float]] = []
+    others: list[float] = []
+    async with running("fake", command, server_cpu) as fake:
+        port = int(fake.url.rsplit(":", 1)[1])
+        request = http_request(args.host, port, body)
+        connections = [await connect(args.host, port) for _ in range(args.concurrency)]
+        try:
+            for round_no in range(args.warmup + args.rounds):
+                cpu_before, busy_before, wall_before = fake.cpu_seconds(), machine_busy_seconds(), time.time()
+                client_before = time.process_time()
+                # Every request written before any answer is read: they reach the server at once.
+                answers = await asyncio.gather(*(exchange(r, w, request) for r, w in connections))
+                for _, answer in answers:
+                    if json.loads(answer).get("error") is not False:
+                        raise BadAnswer(f"createJob answered {answer[:200]!r}")
+                if round_no < args.warmup:
+                    continue
+                late = sorted((seconds - args.latency) * 1e3 for seconds, _ in answers)
+                excess_ms += late
+                rounds.append({"median_ms": statistics.median(late), "max_ms": late[-1]})
+                cpu_after, busy_after = fake.cpu_seconds(), machine_busy_seconds()
+                wall = time.time() - wall_before
+                if None not in (cpu_before, cpu_after, busy_before, busy_after):
+                    used = (busy_after - busy_before) - (cpu_after - cpu_before)  # type: ignore[operator]
+                    used -= time.process_time() - client_before
+                    others.append(max(0.0, used) / (wall * (os.cpu_count() or 1)))
+                if not args.json:
+                    print(
+                        f"round {len(rounds):>2}: {len(late)} requests at once, latency "
+                        f"+{rounds[-1]['median_ms']:.1f} ms "
+                        f"median, +{late[-1]:.1f} ms max",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                await asyncio.sleep(args.pause)
+        finally:
+            for _, writer in connections:
+                writer.close()
+    excess_ms.sort()
+    median = statistics.median(excess_ms)
+    p99 = excess_ms[min(len(excess_ms) - 1, int(0.99 * len(excess_ms)))]
+    return {
+        "latency_s": args.latency,
+        "concurrency": args.concurrency,
+        "rounds": args.rounds,
+        "requests": len(excess_ms),
+        "pinned": server_cpu is not None,
+        "fake_args": args.fake_args,
+        "median_excess_ms": median,
+        "p99_excess_ms": p99,
+        "min_excess_ms": excess_ms[0],
+        "max_excess_ms": excess_ms[-1],
+        "target_median_ms": TARGET_MEDIAN_MS,
+        "target_p99_ms": TARGET_P99_MS,
+        "others_share": statistics.median(others) if others else None,
+        "passed": median <= TARGET_MEDIAN_MS and p99 <= TARGET_P99_MS and excess_ms[0] >= -1.0,
+        "per_round": rounds,
+    }
+
+
+def summary(result: dict[str, Any]) -> str:
+    others = result["others_share"]
+    lines = [
+        f"omofake latency accuracy: omofake serve --latency {result['latency_s']:g} "
+        f"({result['fake_args'] or 'default flags, request log on'}), {result['rounds']} rounds of "
+        f"{result['concurrency']} createJob requests at once"
+        + (", server and client on separate cores" if result["pinned"] else ""),
+        f"  median  +{result['median_excess_ms']:.1f} ms over {result['latency_s']:g} s "
+        f"(target +{result['target_median_ms']:g} ms or less)",
+        f"  p99     +{result['p99_excess_ms']:.1f} ms (target +{result['target_p99_ms']:g} ms or less); "
+        f"min {result['min_excess_ms']:+.1f} ms, max +{result['max_excess_ms']:.1f} ms",
+    ]
+    if others is not None:
+        lines.append(
+            f"  other processes: {100 * others:.0f}% of the machine (median of the rounds)"
+            + ("; the figures are noisy" if others > NOISY_SHARE else "")
+        )
+    verdict = "PASS" if result["passed"] else "FAIL"
+    lines.append(
+        f"{verdict}: median +{result['median_excess_ms']:.1f} ms (<= +{result['target_median_ms']:g}), "
+        f"p99 +{result['p99_excess_ms']:.1f} ms (<= +{result['target_p99_ms']:g})"
+    )
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--latency", type=float, default=0.1, help="omofake serve --latency (default: 0.1)")
+    parser.add_argument("--concurrency", type=int, default=200, help="requests at once (default: 200)")
+    parser.add_argument("--rounds", type=int, default=10, help="measured rounds (default: 10)")
+    parser.add_argument("--warmup", type=int, default=2, help="unmeasured rounds first (default: 2)")
+    parser.add_argument("--pause", type=float, default=0.2, help="seconds between rounds (default: 0.2)")
+    parser.add_argument("--image-bytes", type=int, default=3000, help="bytes per image (default: 3000)")
+    parser.add_argument("--fake-args", default="", metavar="ARGS", help="extra flags for omofake serve")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to serve on")
+    parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin server and client")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = asyncio.run(benchmark(args))
+    except (BadAnswer, RuntimeError, OSError, asyncio.IncompleteReadError) as exc:
+        print(f"latency: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2) if args.json else summary(result))
+    return 0 if result["passed"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
