@@ -13,8 +13,9 @@ Fixtures
         The API token :data:`omofake_client` sends (override it to use another one).
     ``omofake_client``
         An async :class:`~omofake.client.OmoClient` pointed at the fake, closed after the test.
-        Defined as a pytest-asyncio fixture when pytest-asyncio is installed (pytest-aiohttp
-        builds on it too), else as a plain async fixture for plugins that run those (anyio).
+        Defined as a pytest-asyncio fixture when pytest-asyncio is one of the run's plugins
+        (pytest-aiohttp builds on it too), else as a plain async fixture for plugins that run
+        those (anyio).
     ``omofake_session_server``
         The shared server itself, never reset: for session-scoped fixtures that need its URL.
 
