@@ -9,7 +9,9 @@ stamped each request's arrival, its latency began only once the requests queued 
 been processed: +13 ms median and +22 ms p99 at 200 at once.
 
 The figures are the median and the 99th percentile of every request of every round, minus the
-configured latency. Targets: median within +3 ms, p99 within +10 ms.
+configured latency. Targets: median within +3 ms, p99 within +10 ms. For comparison, a second
+``omofake serve`` without latency gets the same rounds in turn: what 200 requests at once cost
+on this machine anyway (client and server processing, the scheduler of a busy machine).
 
     python benchmarks/latency.py                    # 10 rounds of 200 requests at once
     python benchmarks/latency.py --rounds 20 --concurrency 100 --latency 0.05
@@ -34,17 +36,19 @@ from throughput import (
     JOB_TYPES,
     NOISY_SHARE,
     BadAnswer,
+    Server,
     create_bodies,
     machine_busy_seconds,
     pin_load_generator,
     running,
 )
 
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 TARGET_MEDIAN_MS = 3.0
 TARGET_P99_MS = 10.0
 
 
-async def connect(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def connect(host: str, port: int) -> Connection:
     return await asyncio.open_connection(host, port)
 
 
@@ -71,53 +75,88 @@ def http_request(host: str, port: int, body: bytes) -> bytes:
     ).encode() + body
 
 
+async def one_round(
+    fake: Server, connections: list[Connection], request: bytes, latency: float
+) -> tuple[list[float], float | None]:
+    """Every request written at once; each one's time minus ``latency`` (ms, sorted), and the
+    share of the machine other processes used meanwhile."""
+    cpu_before, busy_before, wall_before = fake.cpu_seconds(), machine_busy_seconds(), time.time()
+    client_before = time.process_time()
+    # Every request written before any answer is read: they reach the server at once.
+    answers = await asyncio.gather(*(exchange(r, w, request) for r, w in connections))
+    for _, answer in answers:
+        if json.loads(answer).get("error") is not False:
+            raise BadAnswer(f"createJob answered {answer[:200]!r}")
+    cpu_after, busy_after = fake.cpu_seconds(), machine_busy_seconds()
+    others = None
+    if (
+        cpu_before is not None
+        and cpu_after is not None
+        and busy_before is not None
+        and busy_after is not None
+    ):
+        used = (busy_after - busy_before) - (cpu_after - cpu_before) - (time.process_time() - client_before)
+        others = max(0.0, used) / ((time.time() - wall_before) * (os.cpu_count() or 1))
+    return sorted((seconds - latency) * 1e3 for seconds, _ in answers), others
+
+
 async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     body = create_bodies(args.image_bytes)[JOB_TYPES.index("30")]
     server_cpu = pin_load_generator(args)
     command = [sys.executable, "-m", "omofake", "serve", "--host", args.host, "--port", "0"]
-    command += ["--latency", str(args.latency), *args.fake_args.split()]
     excess_ms: list[float] = []
+    baseline_ms: list[float] = []
     rounds: list[dict[str, float]] = []
     others: list[float] = []
-    async with running("fake", command, server_cpu) as fake:
-        port = int(fake.url.rsplit(":", 1)[1])
-        request = http_request(args.host, port, body)
-        connections = [await connect(args.host, port) for _ in range(args.concurrency)]
+    async with (
+        running(
+            "fake", [*command, "--latency", str(args.latency), *args.fake_args.split()], server_cpu
+        ) as fake,
+        # The same without latency, in alternate rounds: how long 200 at once take on this
+        # machine anyway (client and server processing, the scheduler), for comparison.
+        running("baseline", [*command, *args.fake_args.split()], server_cpu) as baseline,
+    ):
+        pools: dict[str, tuple[Server, list[Connection], bytes, float]] = {}
+        for server, latency in ((fake, args.latency), (baseline, 0.0)):
+            port = int(server.url.rsplit(":", 1)[1])
+            connections = [await connect(args.host, port) for _ in range(args.concurrency)]
+            pools[server.name] = (server, connections, http_request(args.host, port, body), latency)
         try:
             for round_no in range(args.warmup + args.rounds):
-                cpu_before, busy_before, wall_before = fake.cpu_seconds(), machine_busy_seconds(), time.time()
-                client_before = time.process_time()
-                # Every request written before any answer is read: they reach the server at once.
-                answers = await asyncio.gather(*(exchange(r, w, request) for r, w in connections))
-                for _, answer in answers:
-                    if json.loads(answer).get("error") is not False:
-                        raise BadAnswer(f"createJob answered {answer[:200]!r}")
+                late, share = await one_round(*pools["fake"])
+                await asyncio.sleep(args.pause)
+                base, _ = await one_round(*pools["baseline"])
+                await asyncio.sleep(args.pause)
                 if round_no < args.warmup:
                     continue
-                late = sorted((seconds - args.latency) * 1e3 for seconds, _ in answers)
                 excess_ms += late
-                rounds.append({"median_ms": statistics.median(late), "max_ms": late[-1]})
-                cpu_after, busy_after = fake.cpu_seconds(), machine_busy_seconds()
-                wall = time.time() - wall_before
-                if None not in (cpu_before, cpu_after, busy_before, busy_after):
-                    used = (busy_after - busy_before) - (cpu_after - cpu_before)  # type: ignore[operator]
-                    used -= time.process_time() - client_before
-                    others.append(max(0.0, used) / (wall * (os.cpu_count() or 1)))
+                baseline_ms += base
+                if share is not None:
+                    others.append(share)
+                rounds.append(
+                    {
+                        "median_ms": statistics.median(late),
+                        "max_ms": late[-1],
+                        "baseline_median_ms": statistics.median(base),
+                    }
+                )
                 if not args.json:
                     print(
                         f"round {len(rounds):>2}: {len(late)} requests at once, latency "
-                        f"+{rounds[-1]['median_ms']:.1f} ms "
-                        f"median, +{late[-1]:.1f} ms max",
+                        f"+{rounds[-1]['median_ms']:.1f} ms median, +{late[-1]:.1f} ms max; "
+                        f"without latency {rounds[-1]['baseline_median_ms']:.1f} ms median, "
+                        f"{base[-1]:.1f} ms max",
                         file=sys.stderr,
                         flush=True,
                     )
-                await asyncio.sleep(args.pause)
         finally:
-            for _, writer in connections:
-                writer.close()
+            for _, connections, _, _ in pools.values():
+                for _, writer in connections:
+                    writer.close()
     excess_ms.sort()
     median = statistics.median(excess_ms)
     p99 = excess_ms[min(len(excess_ms) - 1, int(0.99 * len(excess_ms)))]
+    baseline_ms.sort()
     return {
         "latency_s": args.latency,
         "concurrency": args.concurrency,
@@ -128,6 +167,8 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "median_excess_ms": median,
         "p99_excess_ms": p99,
         "min_excess_ms": excess_ms[0],
+        "baseline_median_ms": statistics.median(baseline_ms),
+        "baseline_p99_ms": baseline_ms[min(len(baseline_ms) - 1, int(0.99 * len(baseline_ms)))],
         "max_excess_ms": excess_ms[-1],
         "target_median_ms": TARGET_MEDIAN_MS,
         "target_p99_ms": TARGET_P99_MS,
@@ -148,6 +189,9 @@ def summary(result: dict[str, Any]) -> str:
         f"(target +{result['target_median_ms']:g} ms or less)",
         f"  p99     +{result['p99_excess_ms']:.1f} ms (target +{result['target_p99_ms']:g} ms or less); "
         f"min {result['min_excess_ms']:+.1f} ms, max +{result['max_excess_ms']:.1f} ms",
+        f"  for comparison, the same {result['concurrency']} at once without latency take "
+        f"{result['baseline_median_ms']:.1f} ms median, {result['baseline_p99_ms']:.1f} ms p99 "
+        "on this machine",
     ]
     if others is not None:
         lines.append(

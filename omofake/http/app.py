@@ -148,7 +148,8 @@ async def _answer_after_delay(
     request: web.Request, service: Dialect, endpoint: str, body: Any, answer: Answer, journal: Journal
 ) -> web.Response:
     sent = service.render(answer.body)
-    payload = _dumps(sent).encode()
+    # Made before the wait, so that little is left to do when it ends (200 answers due at once).
+    response = web.Response(body=_dumps(sent).encode(), status=answer.status, content_type="application/json")
     if answer.delay > 0:
         # The latency counts from the request's arrival (stamped as its bytes were read, see
         # omofake.http.connections), not from when its turn to be processed came: with many
@@ -158,7 +159,8 @@ async def _answer_after_delay(
         wait = answer.delay if arrived is None else arrived + answer.delay - loop.time()
         if wait > 0:
             await _sleep(wait)
-    return _respond(request, endpoint, body, answer, sent, payload, journal)
+    _journal(request, endpoint, body, answer, sent, journal)
+    return response
 
 
 def _unreadable(endpoint: str, problem: BodyProblem) -> Violation:
@@ -192,21 +194,22 @@ def _send(
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     sent = service.render(answer.body)
-    return _respond(request, endpoint, body, answer, sent, _dumps(sent).encode(), None, headers)
+    _journal(request, endpoint, body, answer, sent, request.app[JOURNAL_KEY])
+    return web.Response(
+        body=_dumps(sent).encode(), status=answer.status, content_type="application/json", headers=headers
+    )
 
 
-def _respond(
+def _journal(
     request: web.Request,
     endpoint: str | None,
     body: Any,
     answer: Answer,
     sent: dict[str, Any],
-    payload: bytes,
-    journal: Journal | None,
-    headers: dict[str, str] | None = None,
-) -> web.Response:
+    journal: Journal,
+) -> None:
     # Journaled only if the journal was not cleared since the request arrived (a test's reset).
-    (request.app[JOURNAL_KEY] if journal is None else journal).add(
+    journal.add(
         Exchange(
             endpoint,
             request.method,
@@ -222,7 +225,6 @@ def _respond(
         generation=request.get(_JOURNAL_GENERATION),
         size=request.content_length,
     )
-    return web.Response(body=payload, status=answer.status, content_type="application/json", headers=headers)
 
 
 # A name of its own, so that tests can see the waits the latency asks for.

@@ -91,6 +91,10 @@ class FakeConnection(RequestHandler):
         self._header_timeout = header_timeout
         self._app = app
         self._head_timer: asyncio.TimerHandle | None = None
+        # When the head being awaited is due (loop time), or None when none is awaited. The
+        # timer is left armed when a head completes and only re-armed when it fires early: a
+        # timer made and cancelled per request cost more than the rest of this class.
+        self._head_deadline: float | None = None
         # Requests whose handling is over; equal to the requests parsed when awaiting a head.
         self._handled = 0
         # When each request queued in self._messages arrived (loop time), in the same order:
@@ -102,13 +106,16 @@ class FakeConnection(RequestHandler):
         self._start_head_timer()
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        self._stop_head_timer()
+        self._head_deadline = None
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         # The first bytes of a head after an answer start the clock; the time before them is
         # keep-alive idleness, which aiohttp's keepalive_timeout (the idle timeout) bounds.
-        if data and self._head_timer is None and self._request_count == self._handled:
+        if data and self._head_deadline is None and self._request_count == self._handled:
             self._start_head_timer()
         now = self._loop.time()
         parsed = self._request_count
@@ -151,16 +158,22 @@ class FakeConnection(RequestHandler):
             self._handled += 1
 
     def _start_head_timer(self) -> None:
-        self._stop_head_timer()
-        self._head_timer = self._loop.call_later(self._header_timeout, self._head_timed_out)
+        self._head_deadline = self._loop.time() + self._header_timeout
+        if self._head_timer is None:
+            self._head_timer = self._loop.call_at(self._head_deadline, self._head_timed_out)
 
     def _stop_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        self._head_deadline = None  # an armed timer finds nothing due when it fires
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
+        deadline = self._head_deadline
+        if deadline is None:
+            return
+        if self._loop.time() < deadline:  # a later head's deadline: wait for it
+            self._head_timer = self._loop.call_at(deadline, self._head_timed_out)
+            return
+        self._head_deadline = None
         if self._request_count == self._handled and self.transport is not None:
             log.debug("closing a connection that sent no complete request head in %ss", self._header_timeout)
             self.force_close()
