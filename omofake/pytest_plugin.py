@@ -13,8 +13,9 @@ Fixtures
         The API token :data:`omofake_client` sends (override it to use another one).
     ``omofake_client``
         An async :class:`~omofake.client.OmoClient` pointed at the fake, closed after the test.
-        Defined as a pytest-asyncio fixture when pytest-asyncio is installed (pytest-aiohttp
-        builds on it too), else as a plain async fixture for plugins that run those (anyio).
+        Defined as a pytest-asyncio fixture when pytest-asyncio is one of the run's plugins
+        (pytest-aiohttp builds on it too), else as a plain async fixture for plugins that run
+        those (anyio).
     ``omofake_session_server``
         The shared server itself, never reset: for session-scoped fixtures that need its URL.
 
@@ -49,9 +50,12 @@ what they do by token (``configure(token=...)``, ``reset(token=...)``) with Remo
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -65,18 +69,12 @@ if TYPE_CHECKING:
     from omofake.core.journal import Exchange
     from omofake.http.protocol import FakeServerLike
 
-try:
-    import pytest_asyncio
-except ImportError:  # pytest-asyncio is a test extra, not a dependency
-    pytest_asyncio = None  # type: ignore[assignment]
-
 __all__ = [
     "CLIENT_POLL_INTERVAL",
     "CLIENT_TIMEOUT",
     "DEFAULT_TOKEN",
     "Settings",
     "describe_violations",
-    "omofake_client",
     "omofake_server",
     "omofake_session_server",
     "omofake_token",
@@ -115,6 +113,8 @@ class Settings:
 
 
 _SETTINGS = pytest.StashKey[Settings]()
+#: The configured sessions, innermost (a pytester in-process run) last.
+_CONFIGS: list[pytest.Config] = []
 _STATE = pytest.StashKey["_TestState"]()
 _REMOTE = pytest.StashKey["FakeServerLike"]()
 
@@ -235,6 +235,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "test; the keywords are those of FakeServer.configure, e.g. running_polls=2, outcome='fail'",
     )
     config.stash[_SETTINGS] = _read_settings(config)
+    _CONFIGS.append(config)
+    config.pluginmanager.register(_client_fixture(config), "omofake-client")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config in _CONFIGS:
+        _CONFIGS.remove(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -278,23 +285,43 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def omofake_session_server(pytestconfig: pytest.Config) -> Iterator[FakeServerLike]:
+def omofake_session_server() -> Iterator[FakeServerLike]:
     """The one fake server of this session (of this xdist worker), in a background thread; or
     the :class:`~omofake.RemoteServer` of ``--omofake-server-url``.
 
     It is not reset between tests: tests should use ``omofake_server``. This fixture is for
     session-scoped fixtures that need the server's address, which never changes in a session.
     """
-    remote = pytestconfig.stash.get(_REMOTE, None)
+    # No pytestconfig argument: pytest resolves a fixture's arguments every time a test asks for
+    # it, cached or not, and that alone cost each test ~30 us.
+    config = _CONFIGS[-1]
+    remote = config.stash.get(_REMOTE, None)
     if remote is not None:
         yield remote  # not ours to stop
         return
-    settings = pytestconfig.stash[_SETTINGS]
-    # Seed and strict are the server's own settings, so reset() returns to them before each test.
-    from omofake.http.server import FakeServer
+    settings = config.stash[_SETTINGS]
+    with _gc_paused():
+        # Seed and strict are the server's own settings, so reset() returns to them before each test.
+        from omofake.http.server import FakeServer
 
-    with FakeServer(seed=settings.seed, strict=settings.strict) as server:
+        server = FakeServer(seed=settings.seed, strict=settings.strict).start()
+    try:
         yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # Starting the server imports a few hundred modules and builds objects that are none of
+    # them garbage: the collector's passes over the session's heap meanwhile cost ~10 % of it.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @pytest.fixture
@@ -346,30 +373,36 @@ def _make_client(url: str, token: str) -> OmoClient:
     return FixtureClient(token, base_url=url, poll_interval=CLIENT_POLL_INTERVAL, timeout=CLIENT_TIMEOUT)
 
 
-if pytest_asyncio is not None:
-    # Strict mode runs only async fixtures declared through pytest-asyncio; auto mode and
-    # pytest-aiohttp (which builds on pytest-asyncio) run these too.
+async def _omofake_client(omofake_url: str, omofake_token: str) -> AsyncIterator[OmoClient]:
+    """An async :class:`~omofake.client.OmoClient` pointed at the fake, closed after the test.
 
-    @pytest_asyncio.fixture
-    async def omofake_client(omofake_url: str, omofake_token: str) -> AsyncIterator[OmoClient]:
-        """An async :class:`~omofake.client.OmoClient` pointed at the fake, closed after the test.
+    It polls every 10 ms (the real API asks for 2 s) and gives up after 10 s. With pytest-asyncio
+    running it is a pytest-asyncio fixture (strict and auto mode, pytest-aiohttp); without, a
+    plain async fixture, for plugins that run those (anyio).
+    """
+    async with _make_client(omofake_url, omofake_token) as client:
+        yield client
 
-        It polls every 10 ms (the real API asks for 2 s) and gives up after 10 s.
-        """
-        async with _make_client(omofake_url, omofake_token) as client:
-            yield client
 
-else:
+def _client_fixture(config: pytest.Config) -> ModuleType:
+    """``omofake_client``, as the fixture kind the session's plugins run.
 
-    @pytest.fixture
-    async def omofake_client(omofake_url: str, omofake_token: str) -> AsyncIterator[OmoClient]:
-        """An async :class:`~omofake.client.OmoClient` pointed at the fake, closed after the test.
+    Registered as a plugin at configure time, once pytest knows whether pytest-asyncio is one of
+    them: deciding there, not at import, spares every run without pytest-asyncio importing it.
+    A module, because pytest reads the fixtures of any other plugin object from its class.
+    """
+    fixture: Any = pytest.fixture
+    if any(_module_of(plugin) == "pytest_asyncio" for plugin in config.pluginmanager.get_plugins()):
+        import pytest_asyncio
 
-        It polls every 10 ms (the real API asks for 2 s) and gives up after 10 s. Without
-        pytest-asyncio this is a plain async fixture, for plugins that run those (anyio).
-        """
-        async with _make_client(omofake_url, omofake_token) as client:
-            yield client
+        fixture = pytest_asyncio.fixture
+    holder = ModuleType(f"{__name__}.client_fixture")
+    holder.omofake_client = fixture(name="omofake_client")(_omofake_client)  # type: ignore[attr-defined]
+    return holder
+
+
+def _module_of(plugin: object) -> str:
+    return str(getattr(plugin, "__name__", "")).partition(".")[0]
 
 
 # The marker

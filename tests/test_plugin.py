@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from omofake.contract import Violation
+from omofake.contract import Violation, validate_request
 from omofake.core.journal import Exchange, now_utc
+from omofake.http.server import SELF_CHECK_ENV
 from omofake.pytest_plugin import _SETTINGS, Settings, describe_violations
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -597,6 +598,59 @@ def test_examples_project(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["omofake: seed=None, strict=False, contract=True"])
 
 
+# What the fixtures import: nothing before a test asks for them, and no jsonschema for valid requests
+
+LAZY = """
+import sys
+
+import requests
+
+HEAVY = ("aiohttp", "omofake.http.server", "omofake.core.jobs", "jsonschema", "referencing")
+
+
+def post(url, endpoint, body):
+    return requests.post(f"{url}/{endpoint}", json=body, timeout=10).json()
+
+
+def test_a_run_that_uses_no_fixture_loads_no_server():
+    assert [name for name in HEAVY if name in sys.modules] == []
+
+
+def test_valid_requests_need_no_jsonschema(omofake_url, omofake_server):
+    created = post(omofake_url, "createJob", {"api_token": "t", "data": {"type_job_id": "30", "image_base64": "aGVsbG8="}})
+    assert post(omofake_url, "getJobResult", {"api_token": "t", "job_id": created["job_id"]})["status"] == "success"
+    assert post(omofake_url, "getBalance", {"api_token": "t"})["error"] is False
+    assert [list(exchange.violations) for exchange in omofake_server.requests] == [[], [], []]
+    assert "aiohttp" in sys.modules
+    assert "jsonschema" not in sys.modules and "referencing" not in sys.modules
+
+
+def test_an_invalid_request_is_still_explained_by_jsonschema(omofake_url, omofake_server):
+    body = {"api_token": "t", "data": {"type_job_id": 30.5, "image_base64": "aGVsbG8="}}
+    assert post(omofake_url, "createJob", body)["message"] == "Field data.type_job_id must be text, not the number 30.5."
+    assert [v.keyword for v in omofake_server.requests[0].violations] == ["type"]
+    assert "jsonschema" in sys.modules
+"""
+
+
+def test_fixtures_load_the_server_on_first_use_and_jsonschema_only_for_invalid_requests(
+    pytester: pytest.Pytester, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # omofake's own suite turns answer self-checking on, which validates every answer with
+    # jsonschema; users do not.
+    monkeypatch.delenv(SELF_CHECK_ENV, raising=False)
+    pytester.makepyfile(test_lazy=LAZY)
+
+    result = run("test_lazy.py")
+
+    result.assert_outcomes(passed=3)
+    # The message the inner run got is the one jsonschema's errors give in this process too.
+    body = {"api_token": "t", "data": {"type_job_id": 30.5, "image_base64": "aGVsbG8="}}
+    assert [v.message for v in validate_request("createJob", body)] == [
+        "Field data.type_job_id must be text, not the number 30.5."
+    ]
+
+
 # Without pytest-asyncio
 
 
@@ -708,7 +762,8 @@ def test_fixture_overhead_benchmark_runs(tmp_path: Path) -> None:
         [
             sys.executable,
             str(ROOT / "benchmarks" / "fixture_overhead.py"),
-            *("--tests", "3", "--rounds", "1", "--warmup", "0", "--plugins", "own", "--json"),
+            *("--tests", "3", "--rounds", "1", "--warmup", "0", "--plugins", "own"),
+            *("--faker-rounds", "1", "--json"),
         ],
         capture_output=True,
         text=True,
@@ -716,5 +771,11 @@ def test_fixture_overhead_benchmark_runs(tmp_path: Path) -> None:
     )
     assert done.returncode in (0, 1), done.stdout + done.stderr
     summary = json.loads(done.stdout)
-    assert summary["tests"] == 3 and len(summary["omofake"]["runs"]) == 1
-    assert summary["ratio"] > 0
+    assert summary["tests"] == 3 and summary["target"] == 0.95 and list(summary["modes"]) == ["own"]
+    own = summary["modes"]["own"]
+    assert len(own["omofake"]["runs"]) == 1 and own["ratio"] > 0
+    assert own["met"] is (own["ratio"] <= 0.95) and summary["met"] is own["met"]
+    assert done.returncode == (0 if summary["met"] else 1)
+    for name in ("omofake", "httpserver"):
+        assert own[name]["per_test_setup_median"] > 0 and own[name]["per_test_call_median"] > 0
+    assert summary["faker_plugin"]["rounds"] == 1

@@ -18,21 +18,34 @@ checks the two agree.
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-
-from jsonschema import Draft202012Validator
-from referencing.exceptions import Unresolvable
 
 from omofake.contract.patterns import known_pattern
 
 if TYPE_CHECKING:
     from referencing._core import Resolver  # not re-exported by referencing; only for the type
 
+# Neither jsonschema nor referencing is imported here: the check exists so that a valid request
+# never needs them, and importing them costs a fake's first request some 30 ms.
+
 Check = Callable[[Any], bool]
 
-_TYPES = Draft202012Validator.TYPE_CHECKER
+#: The keywords Draft202012Validator.VALIDATORS validates with (tests/test_fastcheck.py checks
+#: the two sets are equal).
+VALIDATING_KEYWORDS = frozenset(
+    {
+        "$dynamicRef", "$ref", "additionalProperties", "allOf", "anyOf", "const", "contains",
+        "dependentRequired", "dependentSchemas", "enum", "exclusiveMaximum", "exclusiveMinimum",
+        "format", "if", "items", "maxItems", "maxLength", "maxProperties",
+        "maximum", "minItems", "minLength", "minProperties", "minimum",
+        "multipleOf", "not", "oneOf", "pattern", "patternProperties", "prefixItems",
+        "properties", "propertyNames", "required", "type", "unevaluatedItems",
+        "unevaluatedProperties", "uniqueItems",
+    }
+)  # fmt: skip
 # Keywords that never change whether an instance is valid.
 _ANNOTATIONS = frozenset(
     {"$schema", "$comment", "$defs", "title", "description", "examples", "default", "deprecated"}
@@ -73,7 +86,7 @@ def _compile(schema: Any, resolver: Resolver[Any], depth: int) -> Check:
             continue  # compiled with "if", as jsonschema reads them
         make = _KEYWORDS.get(keyword)
         if make is None:
-            if keyword in Draft202012Validator.VALIDATORS or keyword.startswith("$"):
+            if keyword in VALIDATING_KEYWORDS or keyword.startswith("$"):
                 raise Unsupported(keyword)
             continue  # jsonschema ignores keywords it does not know; so does this
         checks.append(make(value, schema, resolver, depth))
@@ -109,9 +122,24 @@ def _is(kind: str) -> Check:
         return _PLAIN_TYPES[kind]
     if kind not in ("integer", "number"):
         raise Unsupported(f"type {kind!r}")
-    # jsonschema's own rules for numbers (bool is not one; 1.0 is an integer in draft 2020-12),
-    # after the common case, a plain int, which is both.
-    return lambda instance: type(instance) is int or _TYPES.is_type(instance, kind)
+    # jsonschema's own rules for numbers (bool is not one; 1.0 is an integer in draft 2020-12).
+    return _is_integer if kind == "integer" else _is_number
+
+
+# jsonschema._types.is_integer and is_number, which Draft202012Validator.TYPE_CHECKER uses,
+# after the common case, a plain int, which is both.
+def _is_integer(instance: Any) -> bool:
+    if type(instance) is int:
+        return True
+    if isinstance(instance, bool):
+        return False
+    if isinstance(instance, float) and instance.is_integer():
+        return True
+    return isinstance(instance, int)
+
+
+def _is_number(instance: Any) -> bool:
+    return type(instance) is int or (not isinstance(instance, bool) and isinstance(instance, numbers.Number))
 
 
 def _texts(value: Any) -> tuple[str, ...]:
@@ -197,9 +225,7 @@ def _min_length(value: Any, schema: Mapping[str, Any], resolver: Resolver[Any], 
 
 def _minimum(value: Any, schema: Mapping[str, Any], resolver: Resolver[Any], depth: int) -> Check:
     # Written as jsonschema tests it (fail when x < minimum), so NaN passes here as it does there.
-    return lambda instance: (
-        not (type(instance) is int or _TYPES.is_type(instance, "number")) or not instance < value
-    )
+    return lambda instance: not _is_number(instance) or not instance < value
 
 
 def _pattern(value: Any, schema: Mapping[str, Any], resolver: Resolver[Any], depth: int) -> Check:
@@ -275,7 +301,7 @@ def _ref(value: Any, schema: Mapping[str, Any], resolver: Resolver[Any], depth: 
         raise Unsupported(f"$ref {value!r}")
     try:
         resolved = resolver.lookup(value)
-    except Unresolvable as exc:  # jsonschema fails on it too; let it say so
+    except Exception as exc:  # referencing's Unresolvable, a LookupError: jsonschema will say
         raise Unsupported(f"$ref {value!r}") from exc
     if isinstance(resolved.contents, Mapping) and "$id" in resolved.contents:
         raise Unsupported("a $ref into another resource")  # its base URI would change

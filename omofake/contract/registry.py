@@ -13,16 +13,21 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal
-
-from jsonschema import Draft202012Validator, ValidationError, validators
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import unquote
 
 from omofake.contract.fastcheck import Check, compile_schema
 from omofake.contract.patterns import known_pattern
+
+if TYPE_CHECKING:
+    # jsonschema and referencing load on first use (validator(), registry()), not with this
+    # module: a fake that only sees valid requests never needs jsonschema.
+    from jsonschema import Draft202012Validator, ValidationError
+    from referencing import Registry
 
 if sys.version_info >= (3, 11):
     from importlib.resources.abc import Traversable
@@ -85,30 +90,38 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def registry() -> Registry[Any]:
+    from referencing import Registry, Resource
+
     return Registry().with_resources(
         (load_schema(name)["$id"], Resource.from_contents(load_schema(name))) for name in SCHEMA_NAMES
     )
 
 
-_RE_PATTERN = Draft202012Validator.VALIDATORS["pattern"]
 # What a mismatch's message shows of the text: an image can be 20 MB.
 _SHOWN = 80
 
 
 def _pattern(validator: Any, pattern: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
     """jsonschema's ``pattern``, with the base64 image patterns checked in linear time."""
+    from jsonschema import Draft202012Validator, ValidationError
+
     known = known_pattern(pattern) if isinstance(pattern, str) else None
     if known is None:
-        yield from _RE_PATTERN(validator, pattern, instance, schema)
+        yield from Draft202012Validator.VALIDATORS["pattern"](validator, pattern, instance, schema)
     elif isinstance(instance, str) and not known(instance):
         shown = repr(instance) if len(instance) <= _SHOWN else f"{instance[:_SHOWN]!r}..."
         yield ValidationError(f"{shown} does not match {pattern!r}")
 
 
-#: Draft 2020-12 as jsonschema implements it, but for the cost of the base64 patterns.
-Validator: type[Draft202012Validator] = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator, {"pattern": _pattern}
-)
+@cache
+def validator_class() -> type[Draft202012Validator]:
+    """Draft 2020-12 as jsonschema implements it, but for the cost of the base64 patterns."""
+    from jsonschema import Draft202012Validator, validators
+
+    extended: type[Draft202012Validator] = validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator, {"pattern": _pattern}
+    )
+    return extended
 
 
 @cache
@@ -116,7 +129,7 @@ def validator(name: str, pointer: str = "") -> Draft202012Validator:
     """A compiled validator for a schema file, or for the subschema at a JSON pointer in it."""
     schema = load_schema(name)
     target: dict[str, Any] = {"$ref": f"{schema['$id']}#{pointer}"} if pointer else schema
-    return Validator(target, registry=registry())
+    return validator_class()(target, registry=registry())
 
 
 def request_validator(endpoint: Endpoint) -> Draft202012Validator:
@@ -127,7 +140,41 @@ def request_validator(endpoint: Endpoint) -> Draft202012Validator:
 def request_check(endpoint: Endpoint) -> Check | None:
     """The request schema compiled to a yes/no check (see :mod:`.fastcheck`), if it compiles."""
     schema = load_schema(f"{endpoint}.request")
-    return compile_schema(schema, registry().resolver(base_uri=schema["$id"]))
+    # Duck-typed as referencing's Resolver: what fastcheck uses of it is lookup().contents/.resolver.
+    resolver: Any = _LocalRefs(schema)
+    return compile_schema(schema, resolver)
+
+
+class _LocalRefs:
+    """Resolves a schema's ``#/...`` references (JSON pointers into itself), as referencing does.
+
+    For the fast check only, so that compiling it needs neither referencing nor the registry of
+    every schema file. Any other reference raises LookupError: the check then does not compile,
+    and jsonschema, with the full registry, checks every body.
+    """
+
+    def __init__(self, document: Any) -> None:
+        self.document = document
+
+    def lookup(self, ref: str) -> _Resolved:
+        if not ref.startswith("#/") and ref != "#":
+            raise LookupError(f"not a reference within the schema: {ref!r}")
+        target = self.document
+        for part in unquote(ref[2:]).split("/") if ref != "#" else ():
+            name = part.replace("~1", "/").replace("~0", "~")
+            if isinstance(target, list) and name.isdigit() and int(name) < len(target):
+                target = target[int(name)]
+            elif isinstance(target, dict) and name in target:
+                target = target[name]
+            else:
+                raise LookupError(f"unresolvable reference {ref!r}")
+        return _Resolved(target, self)
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    contents: Any
+    resolver: _LocalRefs
 
 
 def response_validator(endpoint: Endpoint, type_job_id: str | None = None) -> Draft202012Validator:

@@ -11,10 +11,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
-
-from jsonschema import ValidationError
-from jsonschema.exceptions import best_match
+from typing import TYPE_CHECKING, Any
 
 from omofake.contract.patterns import first_bad_image
 from omofake.contract.registry import (
@@ -26,6 +23,11 @@ from omofake.contract.registry import (
 )
 from omofake.core.catalogue import CATALOGUE, DataField
 from omofake.dialects.v1 import messages
+
+if TYPE_CHECKING:
+    # jsonschema loads only when a body needs explaining (registry.validator): a valid request
+    # is answered by the fast check alone, so a test that sends only valid ones never loads it.
+    from jsonschema import ValidationError
 
 __all__ = [
     "ContractError",
@@ -400,6 +402,8 @@ def _closest_alternative(errors: list[ValidationError]) -> list[ValidationError]
         branch = error.relative_schema_path[0] if error.relative_schema_path else None
         by_branch.setdefault(branch, []).append(error)
     if None in by_branch:  # not laid out by alternative: fall back to jsonschema's own choice
+        from jsonschema.exceptions import best_match
+
         return [best_match(errors)]
     return min(by_branch.values(), key=len)
 

@@ -7,14 +7,15 @@ The schemas say what is wrong; this module says it in v2's words: which error co
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
-
-from jsonschema import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from omofake.contract.registry import validator
 from omofake.contract.validation import Violation
 from omofake.dialects.v2.errors import ERRORS
 from omofake.dialects.v2.tasks import TASK_CLASSES
+
+if TYPE_CHECKING:  # jsonschema loads with the first validator (registry.validator), not here
+    from jsonschema import ValidationError
 
 #: The v2 endpoints, as schema names and journal endpoints.
 ENDPOINTS: tuple[str, ...] = ("v2/createTask", "v2/getTaskResult", "v2/getBalance", "v2/getServicePrice")
