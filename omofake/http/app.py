@@ -11,7 +11,7 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -24,9 +24,6 @@ from omofake.dialects.base import Answer, Dialect
 from omofake.http import jsonbody
 from omofake.http.bodies import BodyProblem, read_body
 from omofake.http.faults import TRUNCATED_MESSAGE, WIRE_FAULTS, fault_response
-
-if TYPE_CHECKING:
-    from aiohttp.typedefs import Middleware
 
 log = logging.getLogger("omofake")
 
@@ -62,14 +59,12 @@ def create_app(
     max_body: int | None = None,
     idle_timeout: float | None = None,
     header_timeout: float | None = None,
-    middlewares: Sequence[Middleware] = (),
     control: Handler | None = None,
 ) -> web.Application:
     """The application answering every route of the dialects; bodies above ``max_body`` get a 413.
 
     ``control`` answers every path under :data:`CONTROL_ROOT` (the control API, which answers
-    its paths itself: the journal and the API's error pages never see them). ``middlewares``
-    wrap every route, the fake's own included.
+    its paths itself: the journal and the API's error pages never see them).
 
     ``None`` for a limit is its default (:data:`DEFAULT_MAX_BODY` and the timeouts next to it).
     The header timeout takes effect when the app runs in :class:`omofake.http.connections.FakeAppRunner`.
@@ -81,10 +76,9 @@ def create_app(
     )
     app = web.Application(
         client_max_size=max_body,
-        # No middleware of the fake's own: each costs aiohttp two wrappers per request (its own
-        # and _fix_request_current_app's). The endpoints, the control API and the unknown paths
-        # are routes, each wrapped once by _guarded.
-        middlewares=middlewares,
+        # No middleware: each costs aiohttp two wrappers per request (its own and
+        # _fix_request_current_app's). The endpoints, the control API and the unknown paths are
+        # routes, each wrapped once by _guarded.
         # Bodies are inflated by omofake.http.bodies, under the limit; aiohttp's idle timeout.
         handler_args={"auto_decompress": False, "keepalive_timeout": idle},
     )
