@@ -280,6 +280,12 @@ def test_a_function_cannot_cross_http(served: tuple[str, Path]) -> None:
         RemoteServer(served[0]).configure(balance=object())
 
 
+def test_nan_cannot_cross_http(served: tuple[str, Path]) -> None:
+    # JSON has no NaN (1e400 spells infinity, nothing spells NaN): refused before sending.
+    with pytest.raises(ValueError, match="NaN cannot be sent to a RemoteServer"):
+        RemoteServer(served[0]).configure(latency=[0.0, float("nan")])
+
+
 def test_health_and_the_api_url_accepted_as_the_url(served: tuple[str, Path]) -> None:
     url, _ = served
     remote = RemoteServer(url + "/api/")

@@ -248,36 +248,43 @@ _OUT_OF_RANGE = f"omofake-out-of-range-{uuid.uuid4().hex}"
 
 
 def record_line(record: dict[str, Any]) -> bytes:
-    """One exchange as a line of strict JSON (UTF-8, newline-terminated).
+    """One exchange as a line of strict JSON (UTF-8, newline-terminated): see :func:`strict_json`."""
+    return strict_json(record) + b"\n"
+
+
+def strict_json(value: Any, *, refuse_nan: bool = False) -> bytes:
+    """A JSON value as strict JSON text, UTF-8.
 
     JSON numbers beyond a double's range (``1e400``) parse as infinity, which strict JSON cannot
     spell: they are written as ``1e400`` / ``-1e400``, numbers that are still out of range, so
-    reading the line back gives the same value. A NaN (no JSON text parses as one) is written
-    as ``null``. Text that UTF-8 cannot carry (a lone surrogate, which JSON can spell) is
-    written escaped.
+    reading the text back gives the same value. A NaN (no JSON text parses as one) is written
+    as ``null``, or is a ValueError with ``refuse_nan``. Text that UTF-8 cannot carry (a lone
+    surrogate, which JSON can spell) is written escaped.
     """
     for ascii_only in (False, True):
         try:
-            text = json.dumps(record, ensure_ascii=ascii_only, allow_nan=False)
+            text = json.dumps(value, ensure_ascii=ascii_only, allow_nan=False)
         except ValueError:
-            text = json.dumps(_finite(record), ensure_ascii=ascii_only, allow_nan=False)
+            text = json.dumps(_finite(value, refuse_nan), ensure_ascii=ascii_only, allow_nan=False)
             text = text.replace(f'"{_OUT_OF_RANGE}+"', "1e400").replace(f'"{_OUT_OF_RANGE}-"', "-1e400")
         try:
-            return (text + "\n").encode("utf-8")
+            return text.encode("utf-8")
         except UnicodeEncodeError:
             continue  # escaped, it is all ASCII
     raise AssertionError("unreachable: ASCII always encodes")
 
 
-def _finite(value: Any) -> Any:
+def _finite(value: Any, refuse_nan: bool) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         if math.isnan(value):
+            if refuse_nan:
+                raise ValueError("NaN has no JSON spelling")
             return None
         return f"{_OUT_OF_RANGE}{'+' if value > 0 else '-'}"
     if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
+        return {key: _finite(item, refuse_nan) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
+        return [_finite(item, refuse_nan) for item in value]
     return value
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import math
 import time
 import urllib.error
 import urllib.parse
@@ -21,7 +20,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from omofake.core.journal import Exchange, Exchanges
+from omofake.core.journal import Exchange, Exchanges, strict_json
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -410,25 +409,13 @@ def _jsonable(value: Any) -> Any:
     )
 
 
-_INFINITY = "omofake-infinity-5b1d"
-
-
 def _dumps(body: Any) -> bytes:
-    def finite(value: Any) -> Any:
-        if isinstance(value, float) and not math.isfinite(value):
-            if math.isnan(value):
-                raise ValueError("NaN cannot be sent to a RemoteServer: JSON has no NaN")
-            return f"{_INFINITY}{'+' if value > 0 else '-'}"
-        if isinstance(value, dict):
-            return {k: finite(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [finite(v) for v in value]
-        return value
-
-    # 1e400 is valid JSON that every parser reads as infinity (or refuses as out of range),
-    # where Infinity is not JSON at all.
-    text = json.dumps(finite(body), allow_nan=False)
-    return text.replace(f'"{_INFINITY}+"', "1e400").replace(f'"{_INFINITY}-"', "-1e400").encode()
+    # Strict JSON: an infinite float as 1e400, which the server reads back as infinity (where
+    # Infinity is not JSON at all); a NaN has no such spelling, and is refused here.
+    try:
+        return strict_json(body, refuse_nan=True)
+    except ValueError:
+        raise ValueError("NaN cannot be sent to a RemoteServer: JSON has no NaN") from None
 
 
 def _short(value: Any) -> str:
