@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from omofake import __version__
+from omofake.contract.validation import loads_json
 from omofake.core.jobs import Job
-from omofake.core.journal import Exchange, record_line
+from omofake.core.journal import Exchange, record_line, strict_json
 from omofake.core.state import ConfigureError
 from omofake.http.bodies import BodyProblem, read_body
 
@@ -205,12 +206,12 @@ class ControlAPI:
     async def requests(self, call: _Call) -> bytes:
         query = _query(call.request, ("endpoint", "job", "token"))
         journal = self.server.requests
+        if "token" in query:
+            journal = journal.for_token(query["token"])
         exchanges = journal.for_endpoint(query["endpoint"]) if "endpoint" in query else list(journal)
         if "job" in query:
             job_id = _job_id(query["job"], 400)
             exchanges = [e for e in exchanges if e.job_id == job_id]
-        if "token" in query:
-            exchanges = [e for e in exchanges if e.token == query["token"]]
         # A journal may hold 64 MB of images: encoded on a worker thread, not on the loop.
         return await asyncio.get_running_loop().run_in_executor(None, exchanges_json, exchanges)
 
@@ -299,10 +300,10 @@ def exchanges_json(exchanges: Sequence[Exchange]) -> bytes:
     for exchange in exchanges:
         item = exchange.to_dict()
         try:
-            items.append(record_line(item).rstrip(b"\n"))
+            items.append(strict_json(item))
         except RecursionError:
             unrecorded = {**item, "request": None, "unrecorded": "request nested too deeply"}
-            items.append(record_line(unrecorded).rstrip(b"\n"))
+            items.append(strict_json(unrecorded))
     return b'{"requests": [' + b", ".join(items) + b"]}\n"
 
 
@@ -328,16 +329,12 @@ async def _body(request: web.Request, *, empty: Any = _MISSING) -> Any:
     except UnicodeDecodeError as exc:
         raise ControlError(400, f"the body is not UTF-8 text (byte {exc.start})") from None
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return loads_json(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise ControlError(400, f"the body is not JSON: {exc.msg} ({where})") from None
     except (ValueError, RecursionError) as exc:
         raise ControlError(400, f"the body is not JSON: {exc}") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _query(request: web.Request, known: tuple[str, ...]) -> dict[str, str]:
