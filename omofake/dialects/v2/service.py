@@ -145,15 +145,13 @@ class V2Service:
             "create",
             key,
             body["clientKey"],
-            lambda: self._create_task(body, found),
+            lambda: self._create_task(body, found, cls, key),
             violations=found,
             type_job_id=cls.name,
         )
 
-    def _create_task(self, body: Any, found: tuple[Violation, ...]) -> Answer:
+    def _create_task(self, body: Any, found: tuple[Violation, ...], cls: TaskClass, key: str) -> Answer:
         task: dict[str, Any] = body["task"]
-        cls = TASK_CLASSES[task["type"]]
-        key = cls.v1_type_job_id or cls.name
         token = body["clientKey"]
         generation = REQUEST_GENERATION.get()
         extra: dict[str, Any] = {"violations": found, "type_job_id": cls.name}
