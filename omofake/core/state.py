@@ -30,6 +30,10 @@ from omofake.core.jobs import JobStore
 #: refused rather than let into the state of the test that follows. Unset: no check.
 REQUEST_GENERATION: ContextVar[int | None] = ContextVar("omofake_request_generation", default=None)
 
+#: Set (True) by the HTTP layer for a request it answers without acting out transport faults (see
+#: omofake.http.direct): it gets none, as if it had arrived before a fault configured meanwhile.
+NO_FAULTS: ContextVar[bool] = ContextVar("omofake_no_faults", default=False)
+
 #: How many failures of user code the state keeps (a test sees the first ones; the rest repeat).
 MAX_USER_ERRORS = 100
 
@@ -121,7 +125,7 @@ class FakeState:
 
     def fault_for(self, side: Side, type_job_id: str | None, token: str | None) -> Fault | None:
         """The transport fault a request gets, if any (see :mod:`omofake.core.behaviour`)."""
-        if not self.behaviours.has_faults:
+        if not self.behaviours.has_faults or NO_FAULTS.get():
             return None
         generation = REQUEST_GENERATION.get()
         with self.lock:

@@ -167,10 +167,10 @@ def _path_handler(
         if len(raw) > HEAVY_BODY:
             loop = asyncio.get_running_loop()
             # In the request's context, so the service sees the generation the request began in.
-            decide = contextvars.copy_context().run
-            body, answer = await loop.run_in_executor(None, decide, _decide, service, endpoint, raw)
+            in_context = contextvars.copy_context().run
+            body, answer = await loop.run_in_executor(None, in_context, decide, service, endpoint, raw)
         else:
-            body, answer = _decide(service, endpoint, raw)
+            body, answer = decide(service, endpoint, raw)
         return await _answer_after_delay(request, service, endpoint, body, answer, journal)
 
     handle.__name__ = "/".join(sorted({endpoint for _, endpoint in methods.values()})) or path
@@ -194,7 +194,7 @@ async def _answer_after_delay(
         return _send_fault(request, service, endpoint, body, answer, fault, journal)
     sent = service.render(answer.body)
     # Made before the wait, so that little is left to do when it ends (200 answers due at once).
-    response = web.Response(body=_dumps(sent).encode(), status=answer.status, content_type="application/json")
+    response = web.Response(body=dumps(sent).encode(), status=answer.status, content_type="application/json")
     if answer.delay > 0:
         await _wait_from_arrival(request, answer.delay)
     _journal(request, service, endpoint, body, answer, sent, journal)
@@ -225,7 +225,7 @@ def _parse(service: Dialect, raw: bytes, endpoint: str) -> tuple[Any, Violation 
     return service.parse(raw, endpoint)
 
 
-def _decide(service: Dialect, endpoint: str, raw: bytes) -> tuple[Any, Answer]:
+def decide(service: Dialect, endpoint: str, raw: bytes) -> tuple[Any, Answer]:
     """The parsed body and the dialect's answer to it (thread-safe: the core locks its state)."""
     body, not_json = _parse(service, raw, endpoint)
     if not_json is not None:
@@ -248,7 +248,7 @@ def _send(
     sent = service.render(answer.body)
     _journal(request, service, endpoint, body, answer, sent, journal)
     return web.Response(
-        body=_dumps(sent).encode(), status=answer.status, content_type="application/json", headers=headers
+        body=dumps(sent).encode(), status=answer.status, content_type="application/json", headers=headers
     )
 
 
@@ -262,7 +262,7 @@ def _send_fault(
     journal: Journal,
 ) -> web.Response:
     """Act out a transport fault, journaled as such: the status sent (0 for none) and no answer."""
-    cut = _dumps(service.render(service.error(TRUNCATED_MESSAGE).body)).encode()
+    cut = dumps(service.render(service.error(TRUNCATED_MESSAGE).body)).encode()
     response = fault_response(request, fault, cut)
     _journal(request, service, endpoint, body, answer, {}, journal, status=WIRE_FAULTS[fault.name].status)
     return response
@@ -280,13 +280,43 @@ def _journal(
     status: int | None = None,
 ) -> None:
     """Journal an exchange (``status``: what a fault sent instead of the answer's)."""
+    record(
+        journal,
+        service,
+        endpoint,
+        request.method,
+        request.path,
+        body,
+        answer,
+        sent,
+        # Journaled only if the journal was not cleared since the request arrived (a test's reset).
+        generation=request.get(_JOURNAL_GENERATION),
+        size=request.content_length,
+        status=status,
+    )
+
+
+def record(
+    journal: Journal,
+    service: Dialect,
+    endpoint: str | None,
+    method: str,
+    path: str,
+    body: Any,
+    answer: Answer,
+    sent: dict[str, Any],
+    *,
+    generation: int | None,
+    size: int | None,
+    status: int | None = None,
+) -> None:
+    """Journal one exchange of the API, unless the journal was cleared since ``generation``."""
     fault = answer.fault
-    # Journaled only if the journal was not cleared since the request arrived (a test's reset).
     journal.add(
         Exchange(
             endpoint,
-            request.method,
-            request.path,
+            method,
+            path,
             body,
             sent,
             answer.status if status is None else status,
@@ -297,8 +327,8 @@ def _journal(
             _token(service, body),
             None if fault is None else fault.name,
         ),
-        generation=request.get(_JOURNAL_GENERATION),
-        size=request.content_length,
+        generation=generation,
+        size=size,
     )
 
 
@@ -311,8 +341,8 @@ def _token(service: Dialect, body: Any) -> Any:
 # A name of its own, so that tests can see the waits the latency asks for.
 _sleep = asyncio.sleep
 
-# json.dumps without keywords, minus its argument checks: the answers are small dicts of JSON types.
-_dumps = json.JSONEncoder().encode
+#: json.dumps without keywords, minus its argument checks: the answers are small dicts of JSON types.
+dumps = json.JSONEncoder().encode
 _JOURNAL_GENERATION = web.RequestKey("omofake.journal_generation", int)
 
 
@@ -341,16 +371,23 @@ def _guarded(handler: Handler, journal: Journal, first: Dialect) -> Handler:
             return web.Response(status=400)
         except Exception as exc:  # the last line of defence: a bug must not cost the client its answer
             log.exception("omofake failed on %s %s", request.method, request.path)
-            detail = f"{type(exc).__name__}: {exc}"
-            # In the shape of the API the client speaks, but not journaled: the journal may be what failed.
-            dialect = _dialect_for(request)
-            answer = dialect.error(dialect.messages.INTERNAL_ERROR.format(detail=detail), status=500)
-            return web.json_response(dialect.render(answer.body), status=500)
+            return web.json_response(internal_error(_dialect_for(request), exc), status=500)
         finally:
             REQUEST_GENERATION.reset(token)
 
     guarded.__name__ = getattr(handler, "__name__", "guarded")
     return guarded
+
+
+def internal_error(dialect: Dialect, exc: Exception) -> dict[str, Any]:
+    """The 500 answer to a request the fake failed on, in the shape of the API the client speaks.
+
+    Not journaled: the journal may be what failed.
+    """
+    detail = f"{type(exc).__name__}: {exc}"
+    return dialect.render(
+        dialect.error(dialect.messages.INTERNAL_ERROR.format(detail=detail), status=500).body
+    )
 
 
 def _unrouted(

@@ -24,14 +24,31 @@ from itertools import repeat
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_parser import RawRequestMessage
+from aiohttp.http_parser import HttpRequestParser, RawRequestMessage
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from aiohttp.web_request import BaseRequest
 
+from omofake.dialects.base import Dialect
 from omofake.dialects.v1 import messages
-from omofake.http.app import ARRIVAL_KEY, HEADER_TIMEOUT_KEY, dialect_for_path
+from omofake.http.app import (
+    ARRIVAL_KEY,
+    DIALECTS_KEY,
+    HEADER_TIMEOUT_KEY,
+    HEAVY_BODY,
+    JOURNAL_KEY,
+    MAX_BODY_KEY,
+    dialect_for_path,
+)
+from omofake.http.direct import DirectRoutes, Reply, reply
 
 log = logging.getLogger("omofake")
+
+# What direct answers rely on in aiohttp's RequestHandler (3.14's): without it, aiohttp routes
+# every request.
+_DIRECT_SUPPORTED = hasattr(HttpRequestParser, "message_consumed") and all(
+    name in getattr(RequestHandler, "__slots__", ())
+    for name in ("_waiter", "_messages", "_keepalive", "_keepalive_handle", "_next_keepalive_close_time")
+)
 
 #: What asyncio says when accept() fails for want of file descriptors (EMFILE, ENFILE, ...).
 ACCEPT_EXHAUSTED = "socket.accept() out of system resource"
@@ -68,16 +85,38 @@ class FakeAppRunner(web.AppRunner):
         server.__class__ = _Server
         server.header_timeout = self.app[HEADER_TIMEOUT_KEY]  # type: ignore[attr-defined]
         server.app = self.app  # type: ignore[attr-defined]
+        server.direct = direct_routes(self.app)  # type: ignore[attr-defined]
         return server
+
+
+def direct_routes(app: web.Application) -> DirectRoutes | None:
+    """What the app's connections answer directly (:mod:`omofake.http.direct`), or None when
+    this aiohttp lacks what they rely on."""
+    if not _DIRECT_SUPPORTED:
+        return None
+    dialects: tuple[Dialect, ...] = app[DIALECTS_KEY]
+    routes = {
+        route.path: (dialect, route.endpoint)
+        for dialect in dialects  # a later dialect's route wins, as in create_app's table
+        for route in dialect.routes
+        if route.method == "POST"
+    }
+    return DirectRoutes(routes, app[JOURNAL_KEY], min(app[MAX_BODY_KEY], HEAVY_BODY))
 
 
 class _Server(web.Server):
     header_timeout: float
     app: web.Application
+    direct: DirectRoutes | None
 
     def __call__(self) -> RequestHandler:
         return FakeConnection(
-            self, loop=self._loop, header_timeout=self.header_timeout, app=self.app, **self._kwargs
+            self,
+            loop=self._loop,
+            header_timeout=self.header_timeout,
+            app=self.app,
+            direct=self.direct,
+            **self._kwargs,
         )
 
 
@@ -85,11 +124,22 @@ class FakeConnection(RequestHandler):
     """One client connection."""
 
     def __init__(
-        self, manager: web.Server, *, header_timeout: float, app: web.Application, **kwargs: Any
+        self,
+        manager: web.Server,
+        *,
+        header_timeout: float,
+        app: web.Application,
+        direct: DirectRoutes | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(manager, **kwargs)
         self._header_timeout = header_timeout
         self._app = app
+        self._direct = direct
+        # A direct answer waiting out its latency (reading is paused meanwhile), and what was
+        # read anyway before the pause took effect, with when it came.
+        self._direct_due: asyncio.TimerHandle | None = None
+        self._held: list[tuple[bytes, float]] = []
         self._head_timer: asyncio.TimerHandle | None = None
         # When the head being awaited is due (loop time), or None when none is awaited. The
         # timer is left armed when a head completes and only re-armed when it fires early: a
@@ -113,19 +163,92 @@ class FakeConnection(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        now = self._loop.time()
+        if self._direct_due is not None:  # answered in order: after the one waiting
+            self._held.append((data, now))
+            return
         # The first bytes of a head after an answer start the clock; the time before them is
         # keep-alive idleness, which aiohttp's keepalive_timeout (the idle timeout) bounds.
         if data and self._head_deadline is None and self._request_count == self._handled:
             self._start_head_timer()
-        now = self._loop.time()
         parsed = self._request_count
         queued = len(self._messages)
-        super().data_received(data)
+        # An idle start() (aiohttp's loop over requests) is woken only if the request that
+        # completes now is not answered directly.
+        waiter = self._waiter if self._direct is not None and not queued else None
+        if waiter is not None:
+            self._waiter = None
+        try:
+            super().data_received(data)
+        finally:
+            if waiter is not None:
+                self._waiter = waiter
         if len(self._messages) > queued:
             self._arrivals.extend(repeat(now, len(self._messages) - queued))
         if self._request_count != parsed:  # a complete head (or a refused one)
             self._stop_head_timer()
             self._end_a_broken_body()
+        if waiter is not None and self._messages and not waiter.done():
+            if len(self._messages) == 1 and self._answer_directly(now):
+                return
+            waiter.set_result(None)
+
+    def _answer_directly(self, now: float) -> bool:
+        """Answer the one request queued, if it is one :mod:`omofake.http.direct` answers."""
+        message, payload = self._messages[0]
+        direct = self._direct
+        if (
+            direct is None
+            or type(message) is not RawRequestMessage
+            or not payload.is_eof()
+            or payload.exception() is not None
+            or self._force_close
+            or self._close
+        ):
+            return False
+        target = direct.target(message, payload.total_bytes)
+        if target is None:
+            return False
+        raw = payload.read_nowait(-1)
+        self._messages.popleft()
+        arrived = self._arrivals.popleft() if self._arrivals else now
+        # What start() does for a request it takes from the queue.
+        if self._parser is not None:
+            self._parser.message_consumed()
+        if self._manager is not None:
+            self._manager.requests_count += 1
+        answer = reply(direct, target[0], target[1], message, raw)
+        due = arrived + answer.delay
+        if answer.delay > 0 and due > self._loop.time():
+            # Nothing more is read until it is sent: a next request is answered after it.
+            if self.transport is not None:
+                self.transport.pause_reading()
+            self._next_keepalive_close_time = due + self._keepalive_timeout
+            self._direct_due = self._loop.call_at(due, self._send_directly, answer, True)
+        else:
+            self._send_directly(answer, False)
+        return True
+
+    def _send_directly(self, answer: Reply, paused: bool) -> None:
+        self._direct_due = None
+        data = answer.send()
+        self._handled += 1
+        transport = self.transport
+        if transport is None or self._force_close:  # the client left: journaled all the same
+            return
+        transport.write(data)
+        # What start() does after an answer on a keep-alive connection.
+        self._keepalive = True
+        self._next_keepalive_close_time = self._loop.time() + self._keepalive_timeout
+        if self._keepalive_handle is None:
+            self._keepalive_handle = self._loop.call_at(
+                self._next_keepalive_close_time, self._process_keepalive
+            )
+        if paused:
+            transport.resume_reading()
+        held, self._held = self._held, []
+        for data_held, _ in held:
+            self.data_received(data_held)
 
     def _end_a_broken_body(self) -> None:
         """When aiohttp refuses what follows a body (bad chunking), end that body with the error.

@@ -1,0 +1,145 @@
+"""Direct answers: the common request of the API answered in the turn its last byte is read.
+
+aiohttp's web layer costs a request more than a bare app's own work: a waiter, a task, a request
+object, the router, a response object and its headers, a writer. The common request needs none
+of it. :class:`omofake.http.connections.FakeConnection` hands this module a request that is
+
+- a complete ``POST`` to an endpoint's exact path (no query string), in HTTP/1.1 keep-alive,
+- with no ``Content-Encoding`` and no ``Expect`` header, a body of at most :data:`HEAVY_BODY`
+  bytes and within the server's limit,
+- the only request waiting on an idle connection (no pipelining), on a server with no transport
+  fault configured,
+
+and writes the bytes this module makes: the answer aiohttp would have sent (the same status
+line, headers and JSON), decided and journaled by the same functions as the routed requests
+(:func:`omofake.http.app.decide`, :func:`omofake.http.app.record`). Anything else goes through
+aiohttp and the routes of :mod:`omofake.http.app`, as every request did before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from http import HTTPStatus
+
+from aiohttp.helpers import rfc822_formatted_time
+from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
+from aiohttp.http_parser import RawRequestMessage
+
+from omofake.core.journal import Journal
+from omofake.core.state import NO_FAULTS, REQUEST_GENERATION
+from omofake.dialects.base import Dialect
+from omofake.http.app import decide, dumps, internal_error, record
+
+log = logging.getLogger("omofake")
+
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+
+@dataclass(frozen=True, slots=True)
+class DirectRoutes:
+    """What direct answers need of the app: its POST endpoints, its journal and its body limit."""
+
+    #: The exact path of each POST endpoint: its dialect and endpoint.
+    routes: Mapping[str, tuple[Dialect, str]]
+    journal: Journal
+    #: The largest body answered directly (the app's limit, or HEAVY_BODY below it).
+    largest: int
+
+    def target(self, message: RawRequestMessage, size: int) -> tuple[Dialect, str] | None:
+        """The endpoint that answers ``message`` directly, or None when aiohttp must route it."""
+        if (
+            message.method != "POST"
+            or message.version != HttpVersion11
+            or message.should_close
+            or message.upgrade
+            or size > self.largest
+        ):
+            return None
+        target = self.routes.get(message.path)
+        if target is None:
+            return None
+        headers = message.headers
+        if "Expect" in headers:
+            return None
+        encoding = headers.get("Content-Encoding")
+        if encoding is not None and encoding.strip().lower() not in ("", "identity"):
+            return None
+        if target[0].state.behaviours.has_faults:  # acted out on aiohttp's response objects
+            return None
+        return target
+
+
+@dataclass(slots=True)
+class Reply:
+    """A decided answer: its JSON, when it is due (``delay`` after arrival) and how to journal it."""
+
+    status: int
+    body: bytes
+    delay: float
+    dialect: Dialect
+    #: Journals the exchange (:func:`omofake.http.app.record`); None for an answer never journaled.
+    journal: Callable[[], object] | None
+
+    def send(self) -> bytes:
+        """Journal the exchange (as the routed handlers do, before answering) and give the bytes
+        to write: head and body."""
+        status, body = self.status, self.body
+        if self.journal is not None:
+            try:
+                self.journal()
+            except Exception as exc:  # the routed path answers a failing journal with a 500, too
+                log.exception("omofake failed to journal an exchange")
+                status, body = 500, dumps(internal_error(self.dialect, exc)).encode()
+        return (
+            f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"Date: {rfc822_formatted_time()}\r\n"
+            f"Server: {SERVER_SOFTWARE}\r\n\r\n"
+        ).encode("latin-1") + body
+
+
+def reply(
+    routes: DirectRoutes, dialect: Dialect, endpoint: str, message: RawRequestMessage, raw: bytes
+) -> Reply:
+    """Decide the answer to one request now (its job is made now, as a routed one's is)."""
+    journal = routes.journal
+    generation = journal.generation
+    faults = NO_FAULTS.set(True)
+    stamp = REQUEST_GENERATION.set(dialect.state.generation)
+    try:
+        body, answer = decide(dialect, endpoint, raw)
+        sent = dialect.render(answer.body)
+        encoded = dumps(sent).encode()
+    except Exception as exc:  # the last line of defence, as omofake.http.app._guarded's
+        log.exception("omofake failed on %s %s", message.method, message.path)
+        return Reply(500, dumps(internal_error(dialect, exc)).encode(), 0.0, dialect, None)
+    finally:
+        REQUEST_GENERATION.reset(stamp)
+        NO_FAULTS.reset(faults)
+    journal_it = partial(
+        record,
+        journal,
+        dialect,
+        endpoint,
+        message.method,
+        message.path,
+        body,
+        answer,
+        sent,
+        generation=generation,
+        size=_length(message),
+    )
+    return Reply(answer.status, encoded, answer.delay, dialect, journal_it)
+
+
+def _length(message: RawRequestMessage) -> int | None:
+    # What aiohttp's request.content_length says: the header's value, None without one.
+    value = message.headers.get("Content-Length")
+    return int(value) if value is not None else None
+
+
+__all__ = ["DirectRoutes", "Reply", "reply"]
