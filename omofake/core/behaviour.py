@@ -297,6 +297,9 @@ _Resolved = tuple[Behaviour, FaultPlan]
 _Scope = tuple[Union[str, None], Union[str, None]]
 
 
+_LATENCY_KNOBS = ("create_latency", "result_latency")
+
+
 @dataclass
 class BehaviourTable:
     """The layers of configuration. Safe to change from a test thread while the server runs.
@@ -318,6 +321,8 @@ class BehaviourTable:
     #: Whether any layer or script sets a fault: read without the lock, so that a server
     #: configured with none pays nothing per request for the feature.
     has_faults: bool = field(default=False, repr=False)
+    #: Whether any layer or script sets a latency (read likewise, by omofake.http.connections).
+    has_latency: bool = field(default=False, repr=False)
 
     def set(
         self,
@@ -364,6 +369,8 @@ class BehaviourTable:
         self.has_faults = bool(self.fault_scripts) or any(
             knobs.keys() & FAULT_KNOBS for knobs in self.layers.values()
         )
+        every = [*self.layers.values(), *(script.knobs for script in self.scripts)]
+        self.has_latency = any(knobs.get(name) for knobs in every for name in _LATENCY_KNOBS)
 
     def clear(self, token: str | None = None) -> None:
         """Forget every setting and script; with a token, only those scoped to it."""

@@ -16,10 +16,13 @@ an aiohttp release that changes them fails there rather than in a user's suite.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
 from collections import deque
+from collections.abc import Callable
+from functools import partial
 from itertools import repeat
 from typing import Any
 
@@ -104,18 +107,45 @@ def direct_routes(app: web.Application) -> DirectRoutes | None:
     return DirectRoutes(routes, app[JOURNAL_KEY], min(app[MAX_BODY_KEY], HEAVY_BODY))
 
 
+class Turns:
+    """Work done one item per turn of the event loop, in order (see FakeConnection._answer_directly)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._queue: deque[Callable[[], None]] = deque()
+
+    def add(self, work: Callable[[], None]) -> None:
+        self._queue.append(work)
+        if len(self._queue) == 1:
+            self._loop.call_soon(self._next)
+
+    def _next(self) -> None:
+        work = self._queue[0]
+        try:
+            work()
+        finally:
+            self._queue.popleft()
+            if self._queue:
+                # Not a loop over the queue: the loop polls its sockets before the next item.
+                self._loop.call_soon(self._next)
+
+
 class _Server(web.Server):
     header_timeout: float
     app: web.Application
     direct: DirectRoutes | None
+    turns: Turns | None = None
 
     def __call__(self) -> RequestHandler:
+        if self.turns is None:
+            self.turns = Turns(self._loop)
         return FakeConnection(
             self,
             loop=self._loop,
             header_timeout=self.header_timeout,
             app=self.app,
             direct=self.direct,
+            turns=self.turns,
             **self._kwargs,
         )
 
@@ -130,16 +160,23 @@ class FakeConnection(RequestHandler):
         header_timeout: float,
         app: web.Application,
         direct: DirectRoutes | None = None,
+        turns: Turns | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(manager, **kwargs)
         self._header_timeout = header_timeout
         self._app = app
         self._direct = direct
-        # A direct answer waiting out its latency (reading is paused meanwhile), and what was
-        # read anyway before the pause took effect, with when it came.
-        self._direct_due: asyncio.TimerHandle | None = None
+        self._turns = turns
+        # A direct answer is under way (decided on a later turn, or waiting out its latency):
+        # reading is paused meanwhile, and what was read anyway is held, with when it came.
+        self._direct_busy = False
+        self._paused_directly = False
         self._held: list[tuple[bytes, float]] = []
+        self._held_bytes = 0
+        # Made by shutdown() when it waits for the direct answer under way, as aiohttp waits
+        # for a routed request's handler.
+        self._direct_sent: asyncio.Future[None] | None = None
         self._head_timer: asyncio.TimerHandle | None = None
         # When the head being awaited is due (loop time), or None when none is awaited. The
         # timer is left armed when a head completes and only re-armed when it fires early: a
@@ -155,6 +192,13 @@ class FakeConnection(RequestHandler):
         super().connection_made(transport)
         self._start_head_timer()
 
+    async def shutdown(self, timeout: float | None = 15.0) -> None:
+        if self._direct_busy:
+            self._direct_sent = self._loop.create_future()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._direct_sent), timeout)
+        await super().shutdown(timeout)
+
     def connection_lost(self, exc: BaseException | None) -> None:
         self._head_deadline = None
         if self._head_timer is not None:
@@ -163,9 +207,16 @@ class FakeConnection(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        now = self._loop.time()
-        if self._direct_due is not None:  # answered in order: after the one waiting
+        self._receive(data, self._loop.time())
+
+    def _receive(self, data: bytes, now: float) -> None:
+        if self._direct_busy:
+            # Answered in order, after the direct answer under way, but read (and stamped) now,
+            # as aiohttp reads what is pipelined: a latency counts from the arrival.
             self._held.append((data, now))
+            self._held_bytes += len(data)
+            if self._held_bytes > self._read_bufsize:  # enough of it: the rest can wait in the socket
+                self._pause()
             return
         # The first bytes of a head after an answer start the clock; the time before them is
         # keep-alive idleness, which aiohttp's keepalive_timeout (the idle timeout) bounds.
@@ -217,22 +268,43 @@ class FakeConnection(RequestHandler):
             self._parser.message_consumed()
         if self._manager is not None:
             self._manager.requests_count += 1
+        self._direct_busy = True
+        self._next_keepalive_close_time = arrived + self._keepalive_timeout
+        if self._turns is not None and target[0].state.behaviours.has_latency:
+            # Decided on a later turn of the loop, one request a turn: when many arrive at once,
+            # those read meanwhile are stamped as they come, not after every decision before them.
+            self._turns.add(partial(self._decide_directly, direct, target, message, raw, arrived))
+        else:
+            self._decide_directly(direct, target, message, raw, arrived)
+        return True
+
+    def _decide_directly(
+        self,
+        direct: DirectRoutes,
+        target: tuple[Dialect, str],
+        message: RawRequestMessage,
+        raw: bytes,
+        arrived: float,
+    ) -> None:
         answer = reply(direct, target[0], target[1], message, raw)
         due = arrived + answer.delay
         if answer.delay > 0 and due > self._loop.time():
-            # Nothing more is read until it is sent: a next request is answered after it.
-            if self.transport is not None:
-                self.transport.pause_reading()
             self._next_keepalive_close_time = due + self._keepalive_timeout
-            self._direct_due = self._loop.call_at(due, self._send_directly, answer, True)
+            self._loop.call_at(due, self._send_directly, answer)
         else:
-            self._send_directly(answer, False)
-        return True
+            self._send_directly(answer)
 
-    def _send_directly(self, answer: Reply, paused: bool) -> None:
-        self._direct_due = None
+    def _pause(self) -> None:
+        if not self._paused_directly and self.transport is not None:
+            self.transport.pause_reading()
+            self._paused_directly = True
+
+    def _send_directly(self, answer: Reply) -> None:
         data = answer.send()
         self._handled += 1
+        self._direct_busy = False
+        if self._direct_sent is not None and not self._direct_sent.done():
+            self._direct_sent.set_result(None)
         transport = self.transport
         if transport is None or self._force_close:  # the client left: journaled all the same
             return
@@ -244,11 +316,12 @@ class FakeConnection(RequestHandler):
             self._keepalive_handle = self._loop.call_at(
                 self._next_keepalive_close_time, self._process_keepalive
             )
-        if paused:
+        if self._paused_directly:
+            self._paused_directly = False
             transport.resume_reading()
-        held, self._held = self._held, []
-        for data_held, _ in held:
-            self.data_received(data_held)
+        held, self._held, self._held_bytes = self._held, [], 0
+        for data_held, when in held:
+            self._receive(data_held, when)
 
     def _end_a_broken_body(self) -> None:
         """When aiohttp refuses what follows a body (bad chunking), end that body with the error.

@@ -36,6 +36,10 @@ from omofake.http.app import decide, dumps, internal_error, record
 log = logging.getLogger("omofake")
 
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
+# The routed handlers send answers as web.Response(body=..., content_type=...) and the
+# answer to their own failure as web.json_response(...), which adds a charset.
+_ANSWERED = "application/json"
+_FAILED = "application/json; charset=utf-8"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,22 +84,24 @@ class Reply:
     body: bytes
     delay: float
     dialect: Dialect
+    #: As aiohttp names it: what a web.Response of bytes says, or (a failure's) json_response's.
+    content_type: str
     #: Journals the exchange (:func:`omofake.http.app.record`); None for an answer never journaled.
     journal: Callable[[], object] | None
 
     def send(self) -> bytes:
         """Journal the exchange (as the routed handlers do, before answering) and give the bytes
         to write: head and body."""
-        status, body = self.status, self.body
+        status, body, content_type = self.status, self.body, self.content_type
         if self.journal is not None:
             try:
                 self.journal()
             except Exception as exc:  # the routed path answers a failing journal with a 500, too
                 log.exception("omofake failed to journal an exchange")
-                status, body = 500, dumps(internal_error(self.dialect, exc)).encode()
+                status, body, content_type = 500, dumps(internal_error(self.dialect, exc)).encode(), _FAILED
         return (
             f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n"
-            "Content-Type: application/json\r\n"
+            f"Content-Type: {content_type}\r\n"
             f"Content-Length: {len(body)}\r\n"
             f"Date: {rfc822_formatted_time()}\r\n"
             f"Server: {SERVER_SOFTWARE}\r\n\r\n"
@@ -116,7 +122,7 @@ def reply(
         encoded = dumps(sent).encode()
     except Exception as exc:  # the last line of defence, as omofake.http.app._guarded's
         log.exception("omofake failed on %s %s", message.method, message.path)
-        return Reply(500, dumps(internal_error(dialect, exc)).encode(), 0.0, dialect, None)
+        return Reply(500, dumps(internal_error(dialect, exc)).encode(), 0.0, dialect, _FAILED, None)
     finally:
         REQUEST_GENERATION.reset(stamp)
         NO_FAULTS.reset(faults)
@@ -133,7 +139,7 @@ def reply(
         generation=generation,
         size=_length(message),
     )
-    return Reply(answer.status, encoded, answer.delay, dialect, journal_it)
+    return Reply(answer.status, encoded, answer.delay, dialect, _ANSWERED, journal_it)
 
 
 def _length(message: RawRequestMessage) -> int | None:
