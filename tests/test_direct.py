@@ -697,3 +697,83 @@ def test_an_exchange_waiting_at_a_reset_is_not_journaled_after_it(
     assert list(server.requests) == [] and seen == []
     assert server.journal.total == total
     assert directs == ([path] if "?" not in path else [])
+
+
+# 8. Bodies in other framings
+
+
+def _chunked(path: str, body: dict[str, Any]) -> bytes:
+    payload = json.dumps(body).encode()
+    half = len(payload) // 2
+    chunks = b"".join(
+        f"{len(part):x}\r\n".encode() + part + b"\r\n" for part in (payload[:half], payload[half:])
+    )
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    return head.encode() + chunks + b"0\r\n\r\n"
+
+
+def test_a_chunked_body_gets_the_answer_and_journal_entry_of_the_routed_one(
+    server: FakeServer, directs: list[str]
+) -> None:
+    answers, journaled = [], []
+    for path in ("/api/createJob", "/api/createJob?routed"):
+        server.reset()
+        answers.append(ask(server, _chunked(path, create_body())))
+        journaled.append(server.requests[0])
+    answered, routed = answers
+    assert answered.json()["error"] is False
+    assert (answered.status_line, answered.body) == (routed.status_line, routed.body)
+    assert [h for h in answered.headers if h[0] != "Date"] == [h for h in routed.headers if h[0] != "Date"]
+    assert journaled[0].request == journaled[1].request == create_body()
+    assert directs == ["/api/createJob"]
+
+
+def test_an_empty_body_gets_the_answer_of_the_routed_one(server: FakeServer, directs: list[str]) -> None:
+    answered = ask(server, request("/api/createJob", b""))
+    routed = ask(server, request("/api/createJob?routed", b""))
+    assert (answered.status_line, answered.body) == (routed.status_line, routed.body)
+    assert answered.json()["error"] is True
+    assert directs == ["/api/createJob"]
+
+
+# 9. Stopping the server with an answer waiting
+
+
+@pytest.mark.parametrize("path", ["/api/createJob", "/api/createJob?routed"])
+def test_stopping_a_thread_server_answers_and_journals_a_request_waiting_its_latency(
+    directs: list[str], path: str
+) -> None:
+    """As aiohttp's graceful shutdown does for a routed request: stop() returns once it is
+    answered, journaled (and recorded) by the server that took it."""
+    server = FakeServer(create_latency=0.3)
+    with server, wire(server) as connection:
+        connection.send(request(path, create_body()))
+        wait_for(lambda: len(server.jobs) == 1, "the request is read")
+        server.stop()
+        assert len(server.requests) == 1, "journaled before stop() returned"
+        assert connection.read().json()["error"] is False
+
+
+@pytest.mark.parametrize("path", ["/api/createJob", "/api/createJob?routed"])
+def test_stopping_an_async_server_answers_and_journals_a_request_waiting_its_latency(
+    directs: list[str], path: str
+) -> None:
+    async def stop_while_waiting() -> tuple[int, int, bytes]:
+        server = FakeServer(create_latency=0.3)
+        await server.start_async()
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        try:
+            writer.write(request(path, create_body()))
+            while len(server.jobs) < 1:
+                await asyncio.sleep(0.01)
+            await server.stop_async()
+            at_stop = len(server.requests)
+            received = await asyncio.wait_for(reader.read(), GUARD)
+            await asyncio.sleep(0.5)  # past the latency: nothing more comes
+            return at_stop, len(server.requests), received
+        finally:
+            writer.close()
+
+    at_stop, later, received = asyncio.run(stop_while_waiting())
+    assert b"Create job success." in received
+    assert at_stop == later == 1, "journaled before stop_async() returned, and only then"
