@@ -4,7 +4,11 @@
 file) runs in a subprocess, pinned to its own core when there are two or more (the client gets
 another). The client opens ``--concurrency`` keep-alive connections (200 by default), then, each
 round, writes one createJob request (a realistic base64 image) on every connection at once and
-times each from the moment its bytes were written to the end of its answer. Before the fake
+times each from the moment its bytes were written to the end of its answer. The client is an
+asyncio protocol that stops each clock in ``data_received`` as the answer's last byte comes, so
+that its own reading is not what is measured; ``--client streams`` uses asyncio's streams
+instead, whose task wake-up per answer (tens of microseconds each) makes the 200th answer wait
+for the client's reading of the 199 before it. Before the fake
 stamped each request's arrival, its latency began only once the requests queued before it had
 been processed: +13 ms median and +22 ms p99 at 200 at once.
 
@@ -15,6 +19,7 @@ on this machine anyway (client and server processing, the scheduler of a busy ma
 
     python benchmarks/latency.py                    # 10 rounds of 200 requests at once
     python benchmarks/latency.py --rounds 20 --concurrency 100 --latency 0.05
+    python benchmarks/latency.py --client streams   # the client of the first measurements
     python benchmarks/latency.py --json
 
 Exit status: 0 when both targets are met, 1 when one is not, 2 on a broken run.
@@ -43,29 +48,93 @@ from throughput import (
     running,
 )
 
-Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 TARGET_MEDIAN_MS = 3.0
 TARGET_P99_MS = 10.0
 
 
-async def connect(host: str, port: int) -> Connection:
-    return await asyncio.open_connection(host, port)
+class Connection:
+    """One keep-alive connection of the client."""
+
+    async def exchange(self, request: bytes) -> tuple[float, bytes]:
+        """Write one request, read its answer: the seconds between the two, and the answer's body."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
 
 
-async def exchange(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
-) -> tuple[float, bytes]:
-    """Write one request, read its answer: the seconds between the two, and the answer's body."""
-    started = time.perf_counter()
-    writer.write(request)
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = 0
+class StreamConnection(Connection):
+    """asyncio's streams: a task wakes to read each answer (about 40 µs of the client's time
+    each, so that 200 answers due together are read over several milliseconds)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def exchange(self, request: bytes) -> tuple[float, bytes]:
+        started = time.perf_counter()
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        body = await self.reader.readexactly(_content_length(head))
+        return time.perf_counter() - started, body
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class ProtocolConnection(asyncio.Protocol, Connection):
+    """A protocol that stops the clock in ``data_received`` as an answer's last byte comes:
+    the client's own cost per answer is a few microseconds, not part of what is measured."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._started = 0.0
+        self._done: asyncio.Future[tuple[float, bytes]] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    async def exchange(self, request: bytes) -> tuple[float, bytes]:
+        assert self.transport is not None
+        self._buffer.clear()
+        self._done = asyncio.get_running_loop().create_future()
+        self._started = time.perf_counter()
+        self.transport.write(request)
+        return await self._done
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        end = self._buffer.find(b"\r\n\r\n")
+        if end < 0 or self._done is None or self._done.done():
+            return
+        length = _content_length(bytes(self._buffer[: end + 4]))
+        if len(self._buffer) >= end + 4 + length:
+            elapsed = time.perf_counter() - self._started
+            self._done.set_result((elapsed, bytes(self._buffer[end + 4 : end + 4 + length])))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._done is not None and not self._done.done():
+            self._done.set_exception(ConnectionError(f"the server closed the connection: {exc}"))
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _content_length(head: bytes) -> int:
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length":
-            length = int(value)
-    body = await reader.readexactly(length)
-    return time.perf_counter() - started, body
+            return int(value)
+    return 0
+
+
+async def connect(host: str, port: int, client: str) -> Connection:
+    if client == "streams":
+        return StreamConnection(*await asyncio.open_connection(host, port))
+    _, protocol = await asyncio.get_running_loop().create_connection(ProtocolConnection, host, port)
+    return protocol
 
 
 def http_request(host: str, port: int, body: bytes) -> bytes:
@@ -83,7 +152,7 @@ async def one_round(
     cpu_before, busy_before, wall_before = fake.cpu_seconds(), machine_busy_seconds(), time.time()
     client_before = time.process_time()
     # Every request written before any answer is read: they reach the server at once.
-    answers = await asyncio.gather(*(exchange(r, w, request) for r, w in connections))
+    answers = await asyncio.gather(*(connection.exchange(request) for connection in connections))
     for _, answer in answers:
         if json.loads(answer).get("error") is not False:
             raise BadAnswer(f"createJob answered {answer[:200]!r}")
@@ -119,7 +188,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         pools: dict[str, tuple[Server, list[Connection], bytes, float]] = {}
         for server, latency in ((fake, args.latency), (baseline, 0.0)):
             port = int(server.url.rsplit(":", 1)[1])
-            connections = [await connect(args.host, port) for _ in range(args.concurrency)]
+            connections = [await connect(args.host, port, args.client) for _ in range(args.concurrency)]
             pools[server.name] = (server, connections, http_request(args.host, port, body), latency)
         try:
             for round_no in range(args.warmup + args.rounds):
@@ -151,8 +220,8 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     )
         finally:
             for _, connections, _, _ in pools.values():
-                for _, writer in connections:
-                    writer.close()
+                for connection in connections:
+                    connection.close()
     excess_ms.sort()
     median = statistics.median(excess_ms)
     p99 = excess_ms[min(len(excess_ms) - 1, int(0.99 * len(excess_ms)))]
@@ -164,6 +233,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "requests": len(excess_ms),
         "pinned": server_cpu is not None,
         "fake_args": args.fake_args,
+        "client": args.client,
         "median_excess_ms": median,
         "p99_excess_ms": p99,
         "min_excess_ms": excess_ms[0],
@@ -183,7 +253,7 @@ def summary(result: dict[str, Any]) -> str:
     lines = [
         f"omofake latency accuracy: omofake serve --latency {result['latency_s']:g} "
         f"({result['fake_args'] or 'default flags, request log on'}), {result['rounds']} rounds of "
-        f"{result['concurrency']} createJob requests at once"
+        f"{result['concurrency']} createJob requests at once, {result['client']} client"
         + (", server and client on separate cores" if result["pinned"] else ""),
         f"  median  +{result['median_excess_ms']:.1f} ms over {result['latency_s']:g} s "
         f"(target +{result['target_median_ms']:g} ms or less)",
@@ -216,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured rounds first (default: 2)")
     parser.add_argument("--pause", type=float, default=0.2, help="seconds between rounds (default: 0.2)")
     parser.add_argument("--image-bytes", type=int, default=3000, help="bytes per image (default: 3000)")
+    parser.add_argument(
+        "--client",
+        choices=("protocol", "streams"),
+        default="protocol",
+        help="the client: an asyncio protocol that times each answer as its last byte comes "
+        "(default), or asyncio's streams, whose own reading is part of what they measure",
+    )
     parser.add_argument("--fake-args", default="", metavar="ARGS", help="extra flags for omofake serve")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to serve on")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin server and client")

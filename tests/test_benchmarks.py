@@ -57,3 +57,24 @@ def test_the_wrk_benchmark_reports_each_endpoint_against_its_target() -> None:
         ("getJobResult", "fake"),
         ("getJobResult", "bare"),
     ]
+
+
+@pytest.mark.parametrize("client", ["protocol", "streams"])
+def test_the_latency_benchmark_times_every_request_with_either_client(client: str) -> None:
+    flags = ["--rounds", "2", "--warmup", "0", "--concurrency", "5", "--latency", "0.05", "--pause", "0"]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "latency.py"), *flags, "--client", client, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["client"] == client and result["requests"] == 10
+    # Each request waited its latency: measured from its write, never less (1 ms of clock slack).
+    assert result["min_excess_ms"] >= -1.0
+    assert result["median_excess_ms"] <= result["p99_excess_ms"] <= result["max_excess_ms"]
+    assert result["passed"] is (
+        result["median_excess_ms"] <= result["target_median_ms"]
+        and result["p99_excess_ms"] <= result["target_p99_ms"]
+    )
