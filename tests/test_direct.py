@@ -779,3 +779,54 @@ def test_stopping_an_async_server_answers_and_journals_a_request_waiting_its_lat
     at_stop, later, received = asyncio.run(stop_while_waiting())
     assert b"Create job success." in received
     assert at_stop == later == 1, "journaled before stop_async() returned, and only then"
+
+
+# Decisions one per loop turn while a latency is configured
+
+
+def test_turns_do_one_item_per_loop_turn_in_order_and_go_on_after_a_failing_one() -> None:
+    """What arrives between two items (a socket read, here a callback) runs between them."""
+    from omofake.http.connections import Turns
+
+    order: list[str] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        turns = Turns(loop)
+
+        def first() -> None:
+            order.append("first")
+            loop.call_soon(order.append, "meanwhile")
+
+        def failing() -> None:
+            order.append("failing")
+            raise RuntimeError("boom")
+
+        turns.add(first)
+        turns.add(failing)
+        turns.add(lambda: order.append("last"))
+        for _ in range(10):
+            await asyncio.sleep(0)
+
+    errors: list[dict[str, Any]] = []
+
+    async def watched() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context))
+        await main()
+
+    asyncio.run(watched())
+    assert order == ["first", "meanwhile", "failing", "last"]
+    assert len(errors) == 1 and isinstance(errors[0]["exception"], RuntimeError)
+
+
+def test_only_a_configured_latency_makes_direct_requests_wait_a_turn(server: FakeServer) -> None:
+    behaviours = server.service.state.behaviours
+    assert behaviours.has_latency is False
+    server.configure(result_latency=0.01)
+    assert behaviours.has_latency is True
+    server.configure(result_latency=0)
+    assert behaviours.has_latency is False
+    server.configure(create_latency=(0.01, 0.02), times=1)  # a script counts too
+    assert behaviours.has_latency is True
+    server.reset()
+    assert behaviours.has_latency is False

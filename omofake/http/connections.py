@@ -7,10 +7,16 @@ that answers those in the API's error shape and closes a connection that has not
 complete request head within the app's header timeout, and, while it runs, logs running out of
 file descriptors once a minute rather than on every accept.
 
+The connection also answers the common request itself, from ``data_received``, without
+aiohttp's web layer (:mod:`omofake.http.direct`, which says which requests): it takes the
+request from aiohttp's queue before ``start()``, aiohttp's loop over requests, is woken for it.
+
 aiohttp offers no hook for any of this: :class:`FakeConnection` subclasses its
-``RequestHandler`` and reads a few of its attributes (``_request_count``, ``_messages``,
-``_current_request``). ``tests/test_hostile.py`` exercises each behaviour over real sockets, so
-an aiohttp release that changes them fails there rather than in a user's suite.
+``RequestHandler`` and reads and sets a few of its attributes (``_request_count``,
+``_messages``, ``_current_request``, ``_waiter``, the keep-alive ones, ``_parser``).
+``tests/test_hostile.py`` and ``tests/test_direct.py`` exercise each behaviour over real
+sockets, so an aiohttp release that changes them fails there rather than in a user's suite; one
+without what direct answers need routes every request.
 """
 
 from __future__ import annotations
@@ -50,7 +56,15 @@ log = logging.getLogger("omofake")
 # every request.
 _DIRECT_SUPPORTED = hasattr(HttpRequestParser, "message_consumed") and all(
     name in getattr(RequestHandler, "__slots__", ())
-    for name in ("_waiter", "_messages", "_keepalive", "_keepalive_handle", "_next_keepalive_close_time")
+    for name in (
+        "_waiter",
+        "_messages",
+        "_keepalive",
+        "_keepalive_handle",
+        "_next_keepalive_close_time",
+        "_keepalive_timeout",
+        "_read_bufsize",
+    )
 )
 
 #: What asyncio says when accept() fails for want of file descriptors (EMFILE, ENFILE, ...).
@@ -89,6 +103,7 @@ class FakeAppRunner(web.AppRunner):
         server.header_timeout = self.app[HEADER_TIMEOUT_KEY]  # type: ignore[attr-defined]
         server.app = self.app  # type: ignore[attr-defined]
         server.direct = direct_routes(self.app)  # type: ignore[attr-defined]
+        server.turns = Turns(asyncio.get_running_loop())  # type: ignore[attr-defined]
         return server
 
 
@@ -134,11 +149,9 @@ class _Server(web.Server):
     header_timeout: float
     app: web.Application
     direct: DirectRoutes | None
-    turns: Turns | None = None
+    turns: Turns
 
     def __call__(self) -> RequestHandler:
-        if self.turns is None:
-            self.turns = Turns(self._loop)
         return FakeConnection(
             self,
             loop=self._loop,
@@ -168,8 +181,9 @@ class FakeConnection(RequestHandler):
         self._app = app
         self._direct = direct
         self._turns = turns
-        # A direct answer is under way (decided on a later turn, or waiting out its latency):
-        # reading is paused meanwhile, and what was read anyway is held, with when it came.
+        # A direct answer is under way (to be decided on a later turn, or waiting out its
+        # latency): what is read meanwhile is held, with when it came, and reading pauses once
+        # a read buffer's worth is held.
         self._direct_busy = False
         self._paused_directly = False
         self._held: list[tuple[bytes, float]] = []
