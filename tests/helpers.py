@@ -147,3 +147,20 @@ def serve(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         for stream in (process.stdout, process.stderr):
             if stream:
                 stream.close()
+
+
+def record_routed_sleeps(monkeypatch: Any) -> list[float]:
+    """The latency waits of routed requests from now on (omofake.http.app._sleep), still waited."""
+    import asyncio
+
+    from omofake.http import app as http_app
+
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await real_sleep(seconds)
+
+    monkeypatch.setattr(http_app, "_sleep", recording_sleep)
+    return waits

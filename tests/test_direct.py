@@ -33,7 +33,7 @@ from omofake.http import app as http_app
 from omofake.http import connections, direct
 from omofake.http.app import HEAVY_BODY
 
-from .helpers import PNG, TOKEN, create_body
+from .helpers import PNG, TOKEN, create_body, record_routed_sleeps
 
 # A hang guard, not a speed threshold: only a server that never answers reaches it.
 GUARD = 20.0
@@ -441,14 +441,7 @@ def test_a_routed_request_sent_during_the_wait_waits_only_the_rest_of_its_latenc
 ) -> None:
     """The routed path's behaviour, which the direct path's test below holds it to: a request
     read while the one before it waits has its latency counted from its arrival."""
-    waits: list[float] = []
-    real_sleep = asyncio.sleep
-
-    async def recording_sleep(seconds: float) -> None:
-        waits.append(seconds)
-        await real_sleep(seconds)
-
-    monkeypatch.setattr(http_app, "_sleep", recording_sleep)
+    waits = record_routed_sleeps(monkeypatch)
     server.configure(create_latency=LATENCY)
     with wire(server) as connection:
         connection.send(request("/api/createJob?routed", create_body()))

@@ -31,7 +31,7 @@ from omofake.core.jobs import random_source
 from omofake.core.journal import Exchange, now_utc
 from omofake.dialects.v1.service import parse_body
 from omofake.http import app as http_app
-from tests.helpers import TOKEN, create_body
+from tests.helpers import TOKEN, create_body, record_routed_sleeps
 from tests.test_bad_input import CREATE_ERRORS, RESULT_ERRORS
 
 STAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
@@ -263,14 +263,7 @@ def test_a_request_queued_behind_another_does_not_wait_its_latency_again(
 ) -> None:
     """Two requests pipelined in one packet arrive together: the second is handled only after the
     first has waited its latency, and then has nothing left to wait (it used to wait again)."""
-    waits: list[float] = []
-    real_sleep = asyncio.sleep
-
-    async def recording_sleep(seconds: float) -> None:
-        waits.append(seconds)
-        await real_sleep(seconds)
-
-    monkeypatch.setattr(http_app, "_sleep", recording_sleep)
+    waits = record_routed_sleeps(monkeypatch)
     with FakeServer(latency=0.2) as server:
         body = json.dumps(create_body()).encode()
         head = (

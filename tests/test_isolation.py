@@ -400,23 +400,17 @@ from omofake import FakeServer
 BODY = json.dumps({"api_token": "t", "data": {"type_job_id": "30", "image_base64": "Z3JpZA=="}}).encode()
 
 
-def pending(server):
+def pending(server, target):
     sock = socket.create_connection((server.host, server.port))
     sock.sendall(
-        b"POST /api/createJob HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: "
+        b"POST " + target + b" HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: "
         + str(len(BODY)).encode() + b"\\r\\n\\r\\n" + BODY
     )
     return sock
 
 
-def pending_query(server):
-    # A query string: routed through aiohttp to a handler task rather than answered directly.
-    sock = socket.create_connection((server.host, server.port))
-    sock.sendall(
-        b"POST /api/createJob?routed HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: "
-        + str(len(BODY)).encode() + b"\\r\\n\\r\\n" + BODY
-    )
-    return sock
+# Answered directly, and (a query string) routed through aiohttp to a handler task.
+TARGETS = (b"/api/createJob", b"/api/createJob?routed")
 
 
 def taken_in(server, before):
@@ -426,20 +420,20 @@ def taken_in(server, before):
 
 server = FakeServer(create_latency=30, record=sys.argv[1])
 sockets = []
-for send in (pending, pending_query):
+for target in TARGETS:
     server.start()
     before = len(server.service.store)
-    sockets.append(send(server))
+    sockets.append(pending(server, target))
     while not taken_in(server, before):
         time.sleep(0.01)
     server.stop()
 
 
 async def main():
-    for send in (pending, pending_query):
+    for target in TARGETS:
         await server.start_async()
         before = len(server.service.store)
-        sockets.append(send(server))
+        sockets.append(pending(server, target))
         while not taken_in(server, before):
             await asyncio.sleep(0.01)
         await server.stop_async()
