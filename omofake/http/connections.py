@@ -208,6 +208,8 @@ class FakeConnection(RequestHandler):
 
     async def shutdown(self, timeout: float | None = 15.0) -> None:
         if self._direct_busy:
+            # As aiohttp does for a routed request: no request after this one is taken in.
+            self._force_close = True
             self._direct_sent = self._loop.create_future()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._direct_sent), timeout)
@@ -320,7 +322,7 @@ class FakeConnection(RequestHandler):
         if self._direct_sent is not None and not self._direct_sent.done():
             self._direct_sent.set_result(None)
         transport = self.transport
-        if transport is None or self._force_close:  # the client left: journaled all the same
+        if transport is None:  # the client left (or was closed): journaled all the same
             return
         transport.write(data)
         # What start() does after an answer on a keep-alive connection.
