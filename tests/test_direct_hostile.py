@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 
 from omofake import FakeServer
+from omofake.http import app as http_app
 from omofake.http import connections, direct
 from omofake.http.app import DEFAULT_MAX_BODY, HEAVY_BODY
 
@@ -396,6 +397,37 @@ def test_two_hundred_pipelined_requests_in_one_send_are_all_answered_in_order(
     assert [e.endpoint for e in server.requests] == endpoints
     assert answered >= latency
     assert complaints == []
+    server.configure(create_latency=0)
+    _still_serving(server)
+
+
+def test_more_than_32_pipelined_requests_each_count_their_latency_from_when_they_were_read(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As ``omofake.http.app._wait_from_arrival`` says: a latency counts from a request's
+    arrival, stamped as its bytes were read, so requests read together are due together and
+    only the first one to be handled waits the whole latency. aiohttp queues at most 32 parsed
+    requests and parses the rest of what it read as the queue drains (calling
+    ``data_received(b"")``): those must keep the time their bytes were read."""
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await real_sleep(seconds)
+
+    monkeypatch.setattr(http_app, "_sleep", recording_sleep)
+    latency = 0.3
+    server.configure(create_latency=latency)
+    data, endpoints = _alternating(100)
+    with socket.create_connection((server.host, server.port), timeout=GUARD) as sock:
+        thread, received = _read_in_thread(sock, len(endpoints))
+        sock.sendall(data)
+        thread.join(GUARD)
+        assert not thread.is_alive(), "the answers never all came"
+    _check_in_order(_parse_answers(received[0]), endpoints)
+    whole = [number for number, wait in enumerate(waits) if wait >= latency / 2]
+    assert len(whole) == 1, f"{len(whole)} requests waited (nearly) a whole latency after their turn came"
     server.configure(create_latency=0)
     _still_serving(server)
 
