@@ -512,6 +512,30 @@ def test_a_half_close_during_the_latency_closes_without_an_answer_as_routed_and_
     assert complaints == [], [record.getMessage() for record in complaints]
 
 
+@pytest.mark.parametrize("path", ["/api/createJob", "/api/createJob?routed"])
+def test_half_a_head_sent_with_the_request_before_it_is_still_closed_by_the_header_timeout(path: str) -> None:
+    """A slowloris head that comes in the same read as the end of the request before it: once
+    that request is answered, the half head must be cut off by the header timeout as one sent
+    on its own is (``tests/test_hostile.py``), not left to the idle timeout."""
+    header_timeout = 0.2
+    guard = 2.0  # ten header timeouts: a hang guard, not a speed threshold
+    with (
+        FakeServer(header_timeout=header_timeout, idle_timeout=600) as server,
+        wire(server) as connection,
+    ):
+        connection.send(request(path, SMALL_CREATE) + b"POST /api/createJob HTTP/1.1\r\nHo")
+        assert connection.read().json()["message"] == "Create job success."
+        connection.sock.settimeout(guard)
+        try:
+            closed = connection.sock.recv(65536) == b""
+        except TimeoutError:
+            closed = False
+        except ConnectionResetError:
+            closed = True
+        assert closed, f"the half head was still open {guard}s later (header timeout {header_timeout}s)"
+        _still_serving(server)
+
+
 # 5. Many connections at once
 
 
