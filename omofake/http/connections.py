@@ -201,6 +201,8 @@ class FakeConnection(RequestHandler):
         # When each request queued in self._messages arrived (loop time), in the same order:
         # a latency counts from there, not from when the request's turn to be handled came.
         self._arrivals: deque[float] = deque()
+        # When bytes were last read from the socket.
+        self._last_read = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -223,7 +225,13 @@ class FakeConnection(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        self._receive(data, self._loop.time())
+        if data:
+            self._last_read = self._loop.time()
+            self._receive(data, self._last_read)
+        else:
+            # aiohttp parses what it held back (it queues at most 32 requests per connection)
+            # once its queue drains: those bytes came with the last read or before it.
+            self._receive(data, self._last_read)
 
     def _receive(self, data: bytes, now: float) -> None:
         if self._direct_busy:
