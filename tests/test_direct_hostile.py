@@ -464,6 +464,36 @@ def test_megabytes_pipelined_during_a_latency_are_answered_in_order_with_bounded
     _still_serving(server)
 
 
+def test_a_trickle_during_a_latency_is_held_in_pieces_not_a_byte_each(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A byte a send while a direct answer waits: the held bytes are kept in pieces of a
+    kilobyte or more, so a trickler cannot make a connection hold an object per byte."""
+    pieces: list[int] = []
+    real_receive = connections.FakeConnection._receive
+
+    def recording(self: connections.FakeConnection, data: bytes, now: float) -> None:
+        real_receive(self, data, now)
+        pieces.append(len(self._held))
+
+    monkeypatch.setattr(connections.FakeConnection, "_receive", recording)
+    server.configure(create_latency=1.0)
+    second = request("/api/getBalance", {"api_token": TOKEN})
+    with socket.create_connection((server.host, server.port), timeout=GUARD) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(request("/api/createJob", create_body()))
+        for byte in second * 8:  # 8 pipelined getBalance, a byte a send
+            sock.sendall(bytes([byte]))
+            time.sleep(0.0005)
+        thread, received = _read_in_thread(sock, 9)
+        thread.join(GUARD)
+        assert not thread.is_alive(), "the answers never all came"
+    _check_in_order(_parse_answers(received[0]), ["createJob"] + ["getBalance"] * 8)
+    assert max(pieces) <= len(second) * 8 // 1024 + 1, f"{max(pieces)} pieces held"
+    server.configure(create_latency=0)
+    _still_serving(server)
+
+
 # 4. Clients that leave while their answer waits
 
 

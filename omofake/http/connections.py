@@ -67,6 +67,9 @@ _DIRECT_SUPPORTED = hasattr(HttpRequestParser, "message_consumed") and all(
     )
 )
 
+# Bytes held during a direct answer are kept in pieces of at least this many (see _receive).
+_HELD_PIECE = 1024
+
 #: What asyncio says when accept() fails for want of file descriptors (EMFILE, ENFILE, ...).
 ACCEPT_EXHAUSTED = "socket.accept() out of system resource"
 #: Seconds between two log lines about it.
@@ -237,7 +240,13 @@ class FakeConnection(RequestHandler):
         if self._direct_busy:
             # Answered in order, after the direct answer under way, but read (and stamped) now,
             # as aiohttp reads what is pipelined: a latency counts from the arrival.
-            self._held.append((data, now))
+            held = self._held
+            if held and len(held[-1][0]) < _HELD_PIECE:
+                # A trickle (a byte a send) is kept in pieces, stamped with the last byte's
+                # arrival: later than the first's, so never answered early.
+                held[-1] = (held[-1][0] + data, now)
+            else:
+                held.append((data, now))
             self._held_bytes += len(data)
             if self._held_bytes > self._read_bufsize:  # enough of it: the rest can wait in the socket
                 self._pause()
