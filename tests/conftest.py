@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from omofake import FakeServer
+from omofake.http import connections, direct
 from omofake.http.server import SELF_CHECK_ENV
 
 from .helpers import POSTERS, Poster
@@ -39,3 +41,17 @@ def server(shared_server: FakeServer) -> FakeServer:
 def post(request: pytest.FixtureRequest) -> Poster:
     """POST with each client library in turn: requests, httpx and urllib."""
     return POSTERS[request.param]
+
+
+@pytest.fixture
+def directs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths answered directly (omofake.http.direct) from now on, in order."""
+    answered: list[str] = []
+    real = direct.reply  # what omofake.http.connections calls, by the name it imported
+
+    def recording(routes: Any, dialect: Any, endpoint: str, message: Any, raw: bytes) -> direct.Reply:
+        answered.append(message.path)
+        return real(routes, dialect, endpoint, message, raw)
+
+    monkeypatch.setattr(connections, "reply", recording)
+    return answered

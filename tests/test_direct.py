@@ -30,7 +30,7 @@ from omofake import FakeServer
 from omofake.core.behaviour import Fault
 from omofake.core.state import NO_FAULTS, FakeState
 from omofake.http import app as http_app
-from omofake.http import connections, direct
+from omofake.http import direct
 from omofake.http.app import HEAVY_BODY
 
 from .helpers import PNG, TOKEN, create_body, record_routed_sleeps
@@ -145,20 +145,6 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
 
 
 # Which path answered
-
-
-@pytest.fixture
-def directs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The paths answered directly from now on, in order."""
-    answered: list[str] = []
-    real = connections.reply
-
-    def recording(routes: Any, dialect: Any, endpoint: str, message: Any, raw: bytes) -> direct.Reply:
-        answered.append(message.path)
-        return real(routes, dialect, endpoint, message, raw)
-
-    monkeypatch.setattr(connections, "reply", recording)
-    return answered
 
 
 @pytest.fixture(scope="module")

@@ -33,11 +33,10 @@ from typing import Any
 import pytest
 
 from omofake import FakeServer
-from omofake.http import app as http_app
-from omofake.http import connections, direct
+from omofake.http import connections
 from omofake.http.app import DEFAULT_MAX_BODY, HEAVY_BODY
 
-from .helpers import TOKEN, create_body
+from .helpers import TOKEN, create_body, record_routed_sleeps
 from .test_direct import GUARD, Answer, Wire, ask, request, wait_for, wire
 
 # The smallest createJob the fake accepts: a request of under 200 bytes, to split everywhere.
@@ -47,20 +46,6 @@ JOB_ID = re.compile(rb'"job_id": \d+')
 
 
 # Helpers
-
-
-@pytest.fixture
-def directs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The paths answered directly from now on, in order."""
-    answered: list[str] = []
-    real = connections.reply
-
-    def recording(routes: Any, dialect: Any, endpoint: str, message: Any, raw: bytes) -> direct.Reply:
-        answered.append(message.path)
-        return real(routes, dialect, endpoint, message, raw)
-
-    monkeypatch.setattr(connections, "reply", recording)
-    return answered
 
 
 @pytest.fixture
@@ -409,14 +394,7 @@ def test_more_than_32_pipelined_requests_each_count_their_latency_from_when_they
     only the first one to be handled waits the whole latency. aiohttp queues at most 32 parsed
     requests and parses the rest of what it read as the queue drains (calling
     ``data_received(b"")``): those must keep the time their bytes were read."""
-    waits: list[float] = []
-    real_sleep = asyncio.sleep
-
-    async def recording_sleep(seconds: float) -> None:
-        waits.append(seconds)
-        await real_sleep(seconds)
-
-    monkeypatch.setattr(http_app, "_sleep", recording_sleep)
+    waits = record_routed_sleeps(monkeypatch)
     latency = 0.3
     server.configure(create_latency=latency)
     data, endpoints = _alternating(100)
