@@ -235,6 +235,14 @@ def add_serve(commands: Subparsers) -> None:
         help=f"require the header {TOKEN_HEADER}: TOKEN on every control call "
         f"(default: ${CONTROL_TOKEN_ENV} if set, else none)",
     )
+    serve.add_argument(
+        "--no-direct",
+        dest="direct",
+        action="store_false",
+        default=None,
+        help="route every request through aiohttp's web layer instead of answering the common one "
+        "directly: the same answers, slower (to tell the two apart)",
+    )
     serve.add_argument("--quiet", action="store_true", default=None, help="do not log each request")
     serve.set_defaults(run=run_serve, serve_parser=serve)
 
@@ -248,6 +256,7 @@ SERVE_DEFAULTS: dict[str, Any] = {
     "max_jobs": SERVE_MAX_JOBS,
     "manual_clock": False,
     "control": True,
+    "direct": True,
     "quiet": False,
 }
 #: Where ``serve`` reads the control token when ``--control-token`` is not given.
@@ -306,6 +315,7 @@ def _make_server(args: argparse.Namespace, scenario: Scenario | None) -> FakeSer
         clock=ManualClock() if args.manual_clock else None,
         control=args.control,
         control_token=args.control_token if args.control else None,
+        direct=args.direct,
         scenario=None if scenario is None else scenario.configure,
     )
 

@@ -509,3 +509,12 @@ def test_bad_control_flags_exit_2(flags: list[str], message: str) -> None:
     done = subprocess.run([*OMOFAKE, "serve", *flags], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_no_direct_from_the_flag_or_a_scenario_file_answers_as_usual(tmp_path: Path) -> None:
+    scenario = tmp_path / "routed.toml"
+    scenario.write_text("[server]\nno_direct = true\nquiet = true\n", "utf-8")
+    for flags in (("--no-direct", "--quiet"), ("--config", str(scenario))):
+        with serve(*flags) as (url, _):
+            job_id = call(url, "createJob", create_body())["job_id"]
+            assert call(url, "getJobResult", {"api_token": TOKEN, "job_id": job_id})["status"] == "success"

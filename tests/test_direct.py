@@ -30,7 +30,7 @@ from omofake import FakeServer
 from omofake.core.behaviour import Fault
 from omofake.core.state import NO_FAULTS, FakeState
 from omofake.http import app as http_app
-from omofake.http import direct
+from omofake.http import connections, direct
 from omofake.http.app import HEAVY_BODY
 
 from .helpers import PNG, TOKEN, create_body, record_routed_sleeps
@@ -809,3 +809,28 @@ def test_only_a_configured_latency_makes_direct_requests_wait_a_turn(server: Fak
     assert behaviours.has_latency is True
     server.reset()
     assert behaviours.has_latency is False
+
+
+# Turning direct answers off
+
+
+def test_direct_false_routes_every_request_and_answers_the_same(directs: list[str]) -> None:
+    """``FakeServer(direct=False)`` (``serve --no-direct``): every request through aiohttp's
+    routes, with the same bytes as a server that answers directly (Date aside)."""
+    exchanges = [
+        request("/api/createJob", create_body()),
+        request("/api/getBalance", {"api_token": TOKEN}),
+        request("/api/createJob", {"api_token": TOKEN}),
+    ]
+    answers: dict[bool, list[Answer]] = {}
+    for answer_directly in (False, True):
+        with FakeServer(seed=11, direct=answer_directly) as each:
+            answers[answer_directly] = [ask(each, data) for data in exchanges]
+            assert each.app is not None
+            assert (connections.direct_routes(each.app) is not None) is answer_directly
+    assert directs == ["/api/createJob", "/api/getBalance", "/api/createJob"]  # the second server's only
+
+    def without_date(answer: Answer) -> tuple[str, list[tuple[str, str]], bytes]:
+        return answer.status_line, [(k, v) for k, v in answer.headers if k != "Date"], answer.body
+
+    assert [without_date(a) for a in answers[False]] == [without_date(a) for a in answers[True]]

@@ -41,6 +41,8 @@ DIALECTS_KEY = web.AppKey("omofake.dialects", tuple[Dialect, ...])
 JOURNAL_KEY = web.AppKey("omofake.core.journal", Journal)
 MAX_BODY_KEY = web.AppKey("omofake.max_body", int)
 HEADER_TIMEOUT_KEY = web.AppKey("omofake.header_timeout", float)
+#: Whether the app's connections answer the common request directly (omofake.http.direct).
+DIRECT_KEY = web.AppKey("omofake.direct", bool)
 #: When the request arrived, on the loop's clock (set by omofake.http.connections.FakeConnection
 #: as the request's bytes are read; without it, when its handling began).
 ARRIVAL_KEY = web.RequestKey("omofake.arrival", float)
@@ -60,6 +62,7 @@ def create_app(
     idle_timeout: float | None = None,
     header_timeout: float | None = None,
     control: Handler | None = None,
+    direct: bool = True,
 ) -> web.Application:
     """The application answering every route of the dialects; bodies above ``max_body`` get a 413.
 
@@ -67,7 +70,9 @@ def create_app(
     its paths itself: the journal and the API's error pages never see them).
 
     ``None`` for a limit is its default (:data:`DEFAULT_MAX_BODY` and the timeouts next to it).
-    The header timeout takes effect when the app runs in :class:`omofake.http.connections.FakeAppRunner`.
+    The header timeout and ``direct`` (the common request answered without aiohttp's web layer,
+    :mod:`omofake.http.direct`; False routes every request) take effect when the app runs in
+    :class:`omofake.http.connections.FakeAppRunner`.
     """
     max_body = _limit("max_body", DEFAULT_MAX_BODY if max_body is None else max_body, int)
     idle = _limit("idle_timeout", DEFAULT_IDLE_TIMEOUT if idle_timeout is None else idle_timeout, float)
@@ -89,6 +94,7 @@ def create_app(
     app[JOURNAL_KEY] = journal
     app[MAX_BODY_KEY] = max_body
     app[HEADER_TIMEOUT_KEY] = head
+    app[DIRECT_KEY] = bool(direct)
     first = served[0]
     # Every method on each path, so that a wrong one gets the API's 405 from the path's handler.
     paths: dict[str, dict[str, tuple[Dialect, str]]] = {}

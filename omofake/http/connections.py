@@ -42,6 +42,7 @@ from omofake.dialects.v1 import messages
 from omofake.http.app import (
     ARRIVAL_KEY,
     DIALECTS_KEY,
+    DIRECT_KEY,
     HEADER_TIMEOUT_KEY,
     HEAVY_BODY,
     JOURNAL_KEY,
@@ -112,8 +113,8 @@ class FakeAppRunner(web.AppRunner):
 
 def direct_routes(app: web.Application) -> DirectRoutes | None:
     """What the app's connections answer directly (:mod:`omofake.http.direct`), or None when
-    this aiohttp lacks what they rely on."""
-    if not _DIRECT_SUPPORTED:
+    this aiohttp lacks what they rely on, or the app was made with ``direct=False``."""
+    if not _DIRECT_SUPPORTED or not app.get(DIRECT_KEY, True):
         return None
     dialects: tuple[Dialect, ...] = app[DIALECTS_KEY]
     routes = {

@@ -56,7 +56,9 @@ class FakeServer:
     :class:`~omofake.core.scenario.Scenario`) is applied after the keyword settings, and is part
     of what :meth:`reset` returns to. ``control`` serves the control API under ``/_omofake/``
     (:mod:`omofake.http.control`), which then needs the header ``X-Omofake-Control-Token`` on
-    every call if ``control_token`` is given.
+    every call if ``control_token`` is given. ``direct=False`` routes every request through
+    aiohttp's web layer rather than answering the common one directly (:mod:`omofake.http.direct`):
+    the same answers, slower; for telling the two apart when something looks wrong.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class FakeServer:
         self_check: bool | None = None,
         control: bool = True,
         control_token: str | None = None,
+        direct: bool = True,
         scenario: Scenario | str | os.PathLike[str] | Iterable[Mapping[str, Any]] | None = None,
         **knobs: Any,
     ) -> None:
@@ -112,6 +115,7 @@ class FakeServer:
             "idle_timeout": idle_timeout,
             "header_timeout": header_timeout,
         }
+        self._direct = direct
         create_app([self.service, self.v2], self.journal, **self._limits)
         #: The control API under ``/_omofake/`` (None: ``control=False``).
         self.control = ControlAPI(self, control_token) if control else None
@@ -273,7 +277,9 @@ class FakeServer:
         # A new application at each start: an aiohttp application belongs to the loop it first
         # ran on, and a thread-mode restart runs a new loop.
         control = None if self.control is None else self.control.handler
-        app = create_app([self.service, self.v2], self.journal, control=control, **self._limits)
+        app = create_app(
+            [self.service, self.v2], self.journal, control=control, direct=self._direct, **self._limits
+        )
         # A short shutdown grace: a test's teardown should not wait on a slow (latency) request.
         runner = FakeAppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
