@@ -49,9 +49,9 @@ def directs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     answered: list[str] = []
     real = direct.reply  # what omofake.http.connections calls, by the name it imported
 
-    def recording(routes: Any, dialect: Any, endpoint: str, message: Any, raw: bytes) -> direct.Reply:
+    def recording(routes: Any, dialect: Any, endpoint: str, message: Any, *rest: Any) -> direct.Reply:
         answered.append(message.path)
-        return real(routes, dialect, endpoint, message, raw)
+        return real(routes, dialect, endpoint, message, *rest)
 
     monkeypatch.setattr(connections, "reply", recording)
     return answered

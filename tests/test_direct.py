@@ -834,3 +834,45 @@ def test_direct_false_routes_every_request_and_answers_the_same(directs: list[st
         return answer.status_line, [(k, v) for k, v in answer.headers if k != "Date"], answer.body
 
     assert [without_date(a) for a in answers[False]] == [without_date(a) for a in answers[True]]
+
+
+# A body that comes after its head
+
+
+def test_a_body_slower_than_the_idle_timeout_is_waited_for_and_the_idle_timeout_still_works_after(
+    directs: list[str],
+) -> None:
+    """A head whose body is still coming is no idle connection: aiohttp's keep-alive timer,
+    which sees its loop asleep, must not close it (a routed request is not cut either). Once
+    answered, the connection is idle again and the timer closes it."""
+    data = request("/api/createJob", create_body())
+    head = data.index(b"\r\n\r\n") + 4
+    with FakeServer(idle_timeout=0.2) as server, wire(server) as connection:
+        connection.send(data[: head + 5])
+        wait_for(lambda: len(server.jobs) == 0 and _body_awaited(server), "the head is read")
+        time.sleep(0.6)  # three idle timeouts while the body is on its way
+        connection.send(data[head + 5 :])
+        assert connection.read().json()["error"] is False
+        assert connection.closed_by_server(), "the idle timeout closes it once answered"
+    assert directs == ["/api/createJob"]
+
+
+def test_a_request_pipelined_behind_a_body_that_came_late_is_routed_in_order(
+    server: FakeServer, directs: list[str]
+) -> None:
+    data = request("/api/createJob", create_body())
+    head = data.index(b"\r\n\r\n") + 4
+    with wire(server) as connection:
+        connection.send(data[: head + 5])
+        wait_for(lambda: _body_awaited(server), "the head is read")
+        connection.send(data[head + 5 :] + request("/api/getBalance", {"api_token": TOKEN}))
+        assert connection.read().json()["message"] == "Create job success."
+        assert "balance" in connection.read().json()
+    assert directs == []  # two requests queued at once: aiohttp's loop answers both, in order
+    assert [e.endpoint for e in server.requests] == ["createJob", "getBalance"]
+
+
+def _body_awaited(server: FakeServer) -> bool:
+    runner = server._runner
+    assert runner is not None and runner.server is not None
+    return any(getattr(connection, "_body_to_come", False) for connection in runner.server.connections)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import re
 import time
 from collections import deque
@@ -49,7 +50,7 @@ from omofake.http.app import (
     MAX_BODY_KEY,
     dialect_for_path,
 )
-from omofake.http.direct import DirectRoutes, Reply, reply
+from omofake.http.direct import DirectRoutes, Reply, generations, reply
 
 log = logging.getLogger("omofake")
 
@@ -192,6 +193,10 @@ class FakeConnection(RequestHandler):
         self._paused_directly = False
         self._held: list[tuple[bytes, float]] = []
         self._held_bytes = 0
+        # The one request queued is answered directly once the rest of its body comes.
+        self._body_to_come = False
+        # The generations it began in (omofake.http.direct.generations).
+        self._began: tuple[int, int] | None = None
         # Made by shutdown() when it waits for the direct answer under way, as aiohttp waits
         # for a routed request's handler.
         self._direct_sent: asyncio.Future[None] | None = None
@@ -259,8 +264,10 @@ class FakeConnection(RequestHandler):
         parsed = self._request_count
         queued = len(self._messages)
         # An idle start() (aiohttp's loop over requests) is woken only if the request that
-        # completes now is not answered directly.
-        waiter = self._waiter if self._direct is not None and not queued else None
+        # completes now is not answered directly: not for a head whose body is still to come.
+        waiter = None
+        if self._direct is not None and (not queued or self._body_to_come):
+            waiter = self._waiter
         if waiter is not None:
             self._waiter = None
         try:
@@ -274,9 +281,39 @@ class FakeConnection(RequestHandler):
             self._stop_head_timer()
             self._end_a_broken_body()
         if waiter is not None and self._messages and not waiter.done():
-            if len(self._messages) == 1 and self._answer_directly(now):
-                return
+            if len(self._messages) == 1:
+                if self._answer_directly(now):
+                    self._body_to_come = False
+                    return
+                if self._awaits_its_body():
+                    return
+            self._body_to_come = False
             waiter.set_result(None)
+
+    def _awaits_its_body(self) -> bool:
+        """Whether the one request queued would be answered directly once the rest of its body
+        comes (Content-Length, within the limit), leaving start() asleep meanwhile."""
+        message, payload = self._messages[0]
+        direct = self._direct
+        if (
+            direct is None
+            or type(message) is not RawRequestMessage
+            or message.chunked
+            or payload.is_eof()
+            or payload.exception() is not None
+        ):
+            return False
+        length = message.headers.get("Content-Length")
+        if length is None or not length.isdigit() or direct.target(message, int(length)) is None:
+            return False
+        if not self._body_to_come:
+            self._body_to_come = True
+            # It began now: a reset before its body ends makes it stale, as a routed one.
+            self._began = generations(direct, direct.routes[message.path][0])
+            # The body is no idle time: aiohttp's keep-alive timer must not close the connection
+            # under it (start() sleeps on its waiter, which to that timer means idle).
+            self._next_keepalive_close_time = math.inf
+        return True
 
     def _answer_directly(self, now: float) -> bool:
         """Answer the one request queued, if it is one :mod:`omofake.http.direct` answers."""
@@ -294,22 +331,26 @@ class FakeConnection(RequestHandler):
         target = direct.target(message, payload.total_bytes)
         if target is None:
             return False
-        raw = payload.read_nowait(-1)
+        # Taken before its body is read: reading it may resume aiohttp's reading, which calls
+        # data_received(b"") back, and that must find this request gone and the connection busy.
         self._messages.popleft()
+        self._direct_busy = True
+        began = self._began if self._body_to_come else None
+        self._body_to_come = False
         arrived = self._arrivals.popleft() if self._arrivals else now
         # What start() does for a request it takes from the queue.
         if self._parser is not None:
             self._parser.message_consumed()
         if self._manager is not None:
             self._manager.requests_count += 1
-        self._direct_busy = True
+        raw = payload.read_nowait(-1)
         self._next_keepalive_close_time = arrived + self._keepalive_timeout
         if self._turns is not None and target[0].state.behaviours.has_latency:
             # Decided on a later turn of the loop, one request a turn: when many arrive at once,
             # those read meanwhile are stamped as they come, not after every decision before them.
-            self._turns.add(partial(self._decide_directly, direct, target, message, raw, arrived))
+            self._turns.add(partial(self._decide_directly, direct, target, message, raw, arrived, began))
         else:
-            self._decide_directly(direct, target, message, raw, arrived)
+            self._decide_directly(direct, target, message, raw, arrived, began)
         return True
 
     def _decide_directly(
@@ -319,8 +360,9 @@ class FakeConnection(RequestHandler):
         message: RawRequestMessage,
         raw: bytes,
         arrived: float,
+        began: tuple[int, int] | None,
     ) -> None:
-        answer = reply(direct, target[0], target[1], message, raw)
+        answer = reply(direct, target[0], target[1], message, raw, began)
         due = arrived + answer.delay
         if answer.delay > 0 and due > self._loop.time():
             self._next_keepalive_close_time = due + self._keepalive_timeout
@@ -343,13 +385,15 @@ class FakeConnection(RequestHandler):
         if transport is None:  # the client left (or was closed): journaled all the same
             return
         transport.write(data)
-        # What start() does after an answer on a keep-alive connection.
+        # What start() does after an answer on a keep-alive connection; a timer left waiting
+        # for the end of time by a body to come is brought back.
         self._keepalive = True
-        self._next_keepalive_close_time = self._loop.time() + self._keepalive_timeout
-        if self._keepalive_handle is None:
-            self._keepalive_handle = self._loop.call_at(
-                self._next_keepalive_close_time, self._process_keepalive
-            )
+        close_time = self._next_keepalive_close_time = self._loop.time() + self._keepalive_timeout
+        handle = self._keepalive_handle
+        if handle is None or (isinstance(handle, asyncio.TimerHandle) and handle.when() > close_time):
+            if handle is not None:
+                handle.cancel()
+            self._keepalive_handle = self._loop.call_at(close_time, self._process_keepalive)
         if self._paused_directly:
             self._paused_directly = False
             transport.resume_reading()

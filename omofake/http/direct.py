@@ -4,9 +4,10 @@ aiohttp's web layer costs a request more than a bare app's own work: a waiter, a
 object, the router, a response object and its headers, a writer. The common request needs none
 of it. :class:`omofake.http.connections.FakeConnection` hands this module a request that is
 
-- a complete ``POST`` to an endpoint's exact path (no query string), in HTTP/1.1 keep-alive,
-- with no ``Content-Encoding`` and no ``Expect`` header, a body of at most :data:`HEAVY_BODY`
-  bytes and within the server's limit,
+- a ``POST`` to an endpoint's exact path (no query string), in HTTP/1.1 keep-alive, complete
+  (or whose ``Content-Length`` body the connection waits for, when it comes after its head),
+- with no ``Content-Encoding`` and no ``Expect`` header, a body of at most
+  :data:`omofake.http.app.HEAVY_BODY` bytes and within the server's limit,
 - the only request waiting on an idle connection (no pipelining), on a server with no transport
   fault configured,
 
@@ -109,13 +110,23 @@ class Reply:
 
 
 def reply(
-    routes: DirectRoutes, dialect: Dialect, endpoint: str, message: RawRequestMessage, raw: bytes
+    routes: DirectRoutes,
+    dialect: Dialect,
+    endpoint: str,
+    message: RawRequestMessage,
+    raw: bytes,
+    began: tuple[int, int] | None = None,
 ) -> Reply:
-    """Decide the answer to one request now (its job is made now, as a routed one's is)."""
+    """Decide the answer to one request now (its job is made now, as a routed one's is).
+
+    ``began``: the state's and the journal's generations when the request began (its head came
+    before its body), as :func:`generations` gave them; by default, now's. A request that began
+    before a reset is refused and journaled nowhere, as a routed one is.
+    """
     journal = routes.journal
-    generation = journal.generation
+    state_generation, generation = generations(routes, dialect) if began is None else began
     faults = NO_FAULTS.set(True)
-    stamp = REQUEST_GENERATION.set(dialect.state.generation)
+    stamp = REQUEST_GENERATION.set(state_generation)
     try:
         body, answer = decide(dialect, endpoint, raw)
         sent = dialect.render(answer.body)
@@ -142,10 +153,15 @@ def reply(
     return Reply(answer.status, encoded, answer.delay, dialect, _ANSWERED, journal_it)
 
 
+def generations(routes: DirectRoutes, dialect: Dialect) -> tuple[int, int]:
+    """The state's and the journal's generations now: what a request that begins now is stamped with."""
+    return dialect.state.generation, routes.journal.generation
+
+
 def _length(message: RawRequestMessage) -> int | None:
     # What aiohttp's request.content_length says: the header's value, None without one.
     value = message.headers.get("Content-Length")
     return int(value) if value is not None else None
 
 
-__all__ = ["DirectRoutes", "Reply", "reply"]
+__all__ = ["DirectRoutes", "Reply", "generations", "reply"]
