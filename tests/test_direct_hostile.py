@@ -349,6 +349,11 @@ def _complete(buffer: bytes, expected: int) -> bool:
         return False
 
 
+def _join(thread: threading.Thread) -> None:
+    thread.join(GUARD)
+    assert not thread.is_alive(), "the answers never all came"
+
+
 def _check_in_order(answers: list[Answer], endpoints: list[str]) -> None:
     """Each answer is its request's: createJob answers carry increasing job ids, getBalance
     answers a balance."""
@@ -374,8 +379,7 @@ def test_two_hundred_pipelined_requests_in_one_send_are_all_answered_in_order(
         thread, received = _read_in_thread(sock, len(endpoints))
         sent = time.monotonic()
         sock.sendall(data)
-        thread.join(GUARD)
-        assert not thread.is_alive(), "the answers never all came"
+        _join(thread)
         answered = time.monotonic() - sent
     _check_in_order(_parse_answers(received[0]), endpoints)
     assert [e.endpoint for e in server.requests] == endpoints
@@ -400,8 +404,7 @@ def test_more_than_32_pipelined_requests_each_count_their_latency_from_when_they
     with socket.create_connection((server.host, server.port), timeout=GUARD) as sock:
         thread, received = _read_in_thread(sock, len(endpoints))
         sock.sendall(data)
-        thread.join(GUARD)
-        assert not thread.is_alive(), "the answers never all came"
+        _join(thread)
     _check_in_order(_parse_answers(received[0]), endpoints)
     whole = [number for number, wait in enumerate(waits) if wait >= latency / 2]
     assert len(whole) == 1, f"{len(whole)} requests waited (nearly) a whole latency after their turn came"
@@ -430,8 +433,7 @@ def test_megabytes_pipelined_during_a_latency_are_answered_in_order_with_bounded
     with socket.create_connection((server.host, server.port), timeout=GUARD) as sock:
         thread, received = _read_in_thread(sock, count)
         sock.sendall(one * count)
-        thread.join(GUARD)
-        assert not thread.is_alive(), "the answers never all came"
+        _join(thread)
     _check_in_order(_parse_answers(received[0]), ["createJob"] * count)
     assert len(server.requests) == count
     # A read buffer, plus at most one read of the socket (asyncio reads up to 256 KiB at once).
@@ -463,8 +465,7 @@ def test_a_trickle_during_a_latency_is_held_in_pieces_not_a_byte_each(
             sock.sendall(bytes([byte]))
             time.sleep(0.0005)
         thread, received = _read_in_thread(sock, 9)
-        thread.join(GUARD)
-        assert not thread.is_alive(), "the answers never all came"
+        _join(thread)
     _check_in_order(_parse_answers(received[0]), ["createJob"] + ["getBalance"] * 8)
     assert max(pieces) <= len(second) * 8 // 1024 + 1, f"{max(pieces)} pieces held"
     server.configure(create_latency=0)
