@@ -27,7 +27,15 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from throughput import JOB_TYPES, NOISY_SHARE, TOKEN, create_bodies, machine_busy_seconds
+from throughput import (
+    JOB_TYPES,
+    TOKEN,
+    children_cpu,
+    create_bodies,
+    machine_busy_seconds,
+    others_line,
+    others_share,
+)
 
 TARGET_RATIO = 1.25
 # omofake serve's bounds (omofake.cli's SERVE_* constants; repeated so that --help needs nothing).
@@ -127,12 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     busy_before, children_before, wall_before = machine_busy_seconds(), os.times(), time.time()
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=7200)
     busy_after, children_after, wall = machine_busy_seconds(), os.times(), time.time() - wall_before
-    others = None
-    if busy_before is not None and busy_after is not None:
-        child_cpu = (children_after.children_user - children_before.children_user) + (
-            children_after.children_system - children_before.children_system
-        )
-        others = max(0.0, busy_after - busy_before - child_cpu) / (wall * (os.cpu_count() or 1))
+    others = others_share(busy_before, busy_after, children_cpu(children_before, children_after), wall)
     if done.returncode != 0:
         print(f"growth: the measuring subprocess failed ({done.returncode})", file=sys.stderr)
         return 2
@@ -162,10 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for p in points
         ]
         if others is not None:
-            lines.append(
-                f"  other processes: {100 * others:.0f}% of the machine meanwhile"
-                + ("; the figures are noisy" if others > NOISY_SHARE else "")
-            )
+            lines.append(others_line(others, " meanwhile"))
         verdict = "PASS" if result["passed"] else "FAIL"
         lines.append(
             f"{verdict}: {last['jobs']} / {first['jobs']} jobs = {ratio:.2f} (target {TARGET_RATIO} or less)"

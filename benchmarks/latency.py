@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
 import time
@@ -39,11 +38,12 @@ from typing import Any
 
 from throughput import (
     JOB_TYPES,
-    NOISY_SHARE,
     BadAnswer,
     Server,
     create_bodies,
     machine_busy_seconds,
+    others_line,
+    others_share,
     pin_load_generator,
     running,
 )
@@ -157,15 +157,9 @@ async def one_round(
         if json.loads(answer).get("error") is not False:
             raise BadAnswer(f"createJob answered {answer[:200]!r}")
     cpu_after, busy_after = fake.cpu_seconds(), machine_busy_seconds()
-    others = None
-    if (
-        cpu_before is not None
-        and cpu_after is not None
-        and busy_before is not None
-        and busy_after is not None
-    ):
-        used = (busy_after - busy_before) - (cpu_after - cpu_before) - (time.process_time() - client_before)
-        others = max(0.0, used) / ((time.time() - wall_before) * (os.cpu_count() or 1))
+    client = time.process_time() - client_before
+    ours = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before + client
+    others = others_share(busy_before, busy_after, ours, time.time() - wall_before)
     return sorted((seconds - latency) * 1e3 for seconds, _ in answers), others
 
 
@@ -264,10 +258,7 @@ def summary(result: dict[str, Any]) -> str:
         "on this machine",
     ]
     if others is not None:
-        lines.append(
-            f"  other processes: {100 * others:.0f}% of the machine (median of the rounds)"
-            + ("; the figures are noisy" if others > NOISY_SHARE else "")
-        )
+        lines.append(others_line(others, " (median of the rounds)"))
     verdict = "PASS" if result["passed"] else "FAIL"
     lines.append(
         f"{verdict}: median +{result['median_excess_ms']:.1f} ms (<= +{result['target_median_ms']:g}), "

@@ -146,6 +146,28 @@ def machine_busy_seconds() -> float | None:
     return (ticks[0] + ticks[1] + ticks[2] + ticks[7]) / os.sysconf("SC_CLK_TCK")
 
 
+def children_cpu(before: os.times_result, after: os.times_result) -> float:
+    """CPU seconds the finished child processes used between two ``os.times()``."""
+    return (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
+def others_share(
+    busy_before: float | None, busy_after: float | None, ours: float | None, wall: float
+) -> float | None:
+    """The share of the machine (every core) other processes used over ``wall`` seconds: its busy
+    CPU time (:func:`machine_busy_seconds`) minus ``ours``, the benchmark's own processes'.
+    None when one of them is unknown."""
+    if busy_before is None or busy_after is None or ours is None:
+        return None
+    return max(0.0, busy_after - busy_before - ours) / (wall * (os.cpu_count() or 1))
+
+
+def others_line(share: float, when: str) -> str:
+    """The report's line on other processes' share, ``when`` saying over what it was taken."""
+    noisy = "; the figures are noisy" if share > NOISY_SHARE else ""
+    return f"  other processes: {100 * share:.0f}% of the machine{when}{noisy}"
+
+
 @contextlib.asynccontextmanager
 async def running(name: str, command: Sequence[str], cpu: int | None) -> AsyncIterator[Server]:
     """A server subprocess, ready (its URL read from stdout), stopped with SIGTERM on exit."""
@@ -281,21 +303,8 @@ async def drive(server: Server, bodies: list[bytes], requests: int, concurrency:
         client_cpu = time.process_time() - client_before
         busy_after = machine_busy_seconds()
         cpu_after = server.cpu_seconds()
-    server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-    others = None
-    if server_cpu is not None and busy_before is not None and busy_after is not None:
-        spare = busy_after - busy_before - server_cpu - client_cpu
-        others = max(0.0, spare) / (seconds * (os.cpu_count() or 1))
-    return Run(
-        server.name,
-        0,
-        done,
-        seconds,
-        done / seconds,
-        None if server_cpu is None or not done else server_cpu / done * 1e6,
-        client_cpu / max(done, 1) * 1e6,
-        others,
-    )
+    busy = (busy_before, busy_after)
+    return measured_run(server.name, done, seconds, cpu_before, cpu_after, client_cpu, busy)
 
 
 # The load: wrk, one endpoint at a time
@@ -367,28 +376,50 @@ async def drive_wrk(
     errors = _WRK_ERRORS.search(text)
     if non_2xx or (errors and any(int(n) for n in errors.groups())):
         raise BadAnswer(f"{server.name} {endpoint}: wrk saw errors:\n{text}")
-    client_cpu = (children_after.children_user - children_before.children_user) + (
-        children_after.children_system - children_before.children_system
-    )
-    server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-    others = None
-    if server_cpu is not None and busy_before is not None and busy_after is not None:
-        spare = busy_after - busy_before - server_cpu - client_cpu
-        others = max(0.0, spare) / (wall * (os.cpu_count() or 1))
     latency = _WRK_LATENCY.search(text)
-    return Run(
+    return measured_run(
         server.name,
-        0,
         done,
         measured,
-        done / measured,
-        None if server_cpu is None or not done else server_cpu / done * 1e6,
-        client_cpu / max(done, 1) * 1e6,
-        others,
+        cpu_before,
+        cpu_after,
+        children_cpu(children_before, children_after),
+        (busy_before, busy_after),
+        wall=wall,
         endpoint=endpoint,
         mean_latency_ms=None
         if latency is None
         else float(latency.group(1)) * _WRK_UNITS[latency.group(2)] * 1e3,
+    )
+
+
+def measured_run(
+    name: str,
+    done: int,
+    seconds: float,
+    cpu_before: float | None,
+    cpu_after: float | None,
+    client_cpu: float,
+    busy: tuple[float | None, float | None],
+    *,
+    wall: float | None = None,
+    **extra: Any,
+) -> Run:
+    """A run's figures: ``done`` requests in ``seconds``, the server's CPU between its two
+    readings, the load generator's, and (over ``wall`` seconds, ``seconds`` by default) the
+    machine's busy time before and after, for other processes' share."""
+    server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    ours = None if server_cpu is None else server_cpu + client_cpu
+    return Run(
+        name,
+        0,
+        done,
+        seconds,
+        done / seconds,
+        None if server_cpu is None or not done else server_cpu / done * 1e6,
+        client_cpu / max(done, 1) * 1e6,
+        others_share(*busy, ours, seconds if wall is None else wall),
+        **extra,
     )
 
 
@@ -505,11 +536,8 @@ def summary_wrk(result: dict[str, Any]) -> str:
         )
     others = result["others_share"]
     if others is not None:
-        lines.append(
-            f"  other processes: {100 * others:.0f}% of the machine (median of the runs, "
-            f"max {100 * result['others_share_max']:.0f}%)"
-            + ("; the figures are noisy" if others > NOISY_SHARE else "")
-        )
+        most = 100 * result["others_share_max"]
+        lines.append(others_line(others, f" (median of the runs, max {most:.0f}%)"))
     verdict = "PASS" if result["passed"] else "FAIL"
     lines.append(
         f"{verdict}: "
