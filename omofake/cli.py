@@ -391,10 +391,19 @@ def _flag_value(action: argparse.Action, value: Any) -> Any:
     return converted
 
 
-def _control_token(text: str) -> str:
-    if not text:
-        raise argparse.ArgumentTypeError("a control token cannot be empty")
-    return text
+def _non_empty(refusal: str) -> Callable[[str], str]:
+    """A flag's type: any text but the empty one, which gets ``refusal``."""
+
+    def check(text: str) -> str:
+        if not text:
+            raise argparse.ArgumentTypeError(refusal)
+        return text
+
+    return check
+
+
+_control_token = _non_empty("a control token cannot be empty")
+_token = _non_empty("a token cannot be empty (the API refuses an empty api_token)")
 
 
 def _positive_int(text: str) -> int:
@@ -885,12 +894,6 @@ def _at_least_one(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
     return value
-
-
-def _token(text: str) -> str:
-    if not text:
-        raise argparse.ArgumentTypeError("a token cannot be empty (the API refuses an empty api_token)")
-    return text
 
 
 def _probability(text: str) -> float:
