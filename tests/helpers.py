@@ -164,3 +164,11 @@ def record_routed_sleeps(monkeypatch: Any) -> list[float]:
 
     monkeypatch.setattr(http_app, "_sleep", recording_sleep)
     return waits
+
+
+def body_awaited(server: Any) -> bool:
+    """Whether a connection of ``server`` holds a request whose head was read and whose body it
+    waits for, to answer it directly (omofake.http.connections)."""
+    runner = server._runner
+    assert runner is not None and runner.server is not None
+    return any(getattr(connection, "_began", None) is not None for connection in runner.server.connections)

@@ -33,7 +33,7 @@ from omofake.http import app as http_app
 from omofake.http import connections, direct
 from omofake.http.app import HEAVY_BODY
 
-from .helpers import PNG, TOKEN, create_body, record_routed_sleeps
+from .helpers import PNG, TOKEN, body_awaited, create_body, record_routed_sleeps
 
 # A hang guard, not a speed threshold: only a server that never answers reaches it.
 GUARD = 20.0
@@ -849,7 +849,7 @@ def test_a_body_slower_than_the_idle_timeout_is_waited_for_and_the_idle_timeout_
     head = data.index(b"\r\n\r\n") + 4
     with FakeServer(idle_timeout=0.2) as server, wire(server) as connection:
         connection.send(data[: head + 5])
-        wait_for(lambda: len(server.jobs) == 0 and _body_awaited(server), "the head is read")
+        wait_for(lambda: len(server.jobs) == 0 and body_awaited(server), "the head is read")
         time.sleep(0.6)  # three idle timeouts while the body is on its way
         connection.send(data[head + 5 :])
         assert connection.read().json()["error"] is False
@@ -864,15 +864,9 @@ def test_a_request_pipelined_behind_a_body_that_came_late_is_routed_in_order(
     head = data.index(b"\r\n\r\n") + 4
     with wire(server) as connection:
         connection.send(data[: head + 5])
-        wait_for(lambda: _body_awaited(server), "the head is read")
+        wait_for(lambda: body_awaited(server), "the head is read")
         connection.send(data[head + 5 :] + request("/api/getBalance", {"api_token": TOKEN}))
         assert connection.read().json()["message"] == "Create job success."
         assert "balance" in connection.read().json()
     assert directs == []  # two requests queued at once: aiohttp's loop answers both, in order
     assert [e.endpoint for e in server.requests] == ["createJob", "getBalance"]
-
-
-def _body_awaited(server: FakeServer) -> bool:
-    runner = server._runner
-    assert runner is not None and runner.server is not None
-    return any(getattr(connection, "_body_to_come", False) for connection in runner.server.connections)

@@ -24,7 +24,7 @@ import requests
 from omofake import FakeServer
 from omofake.core.jobs import Job
 
-from .helpers import TOKEN, create_body
+from .helpers import TOKEN, body_awaited, create_body
 
 # Generous waits for a state the server must reach: a safety net against a hang, never a
 # measure of speed (the loop ends as soon as the condition holds).
@@ -148,11 +148,7 @@ def _handlers_waiting(server: FakeServer) -> int:
 def _begun(server: FakeServer) -> bool:
     """A request whose head was read waits for the rest of its body: in a routed handler, or
     on a connection that will answer it directly (omofake.http.connections)."""
-    if _handlers_waiting(server) > 0:
-        return True
-    runner = server._runner
-    assert runner is not None and runner.server is not None
-    return any(getattr(connection, "_body_to_come", False) for connection in runner.server.connections)
+    return _handlers_waiting(server) > 0 or body_awaited(server)
 
 
 def read_until_json(sock: socket.socket) -> Any:

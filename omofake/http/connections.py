@@ -35,6 +35,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_parser import HttpRequestParser, RawRequestMessage
+from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from aiohttp.web_request import BaseRequest
 
@@ -193,9 +194,8 @@ class FakeConnection(RequestHandler):
         self._paused_directly = False
         self._held: list[tuple[bytes, float]] = []
         self._held_bytes = 0
-        # The one request queued is answered directly once the rest of its body comes.
-        self._body_to_come = False
-        # The generations it began in (omofake.http.direct.generations).
+        # While the one request queued waits for the rest of its body, to be answered directly:
+        # the generations it began in (omofake.http.direct.generations); None otherwise.
         self._began: tuple[int, int] | None = None
         # Made by shutdown() when it waits for the direct answer under way, as aiohttp waits
         # for a routed request's handler.
@@ -266,7 +266,7 @@ class FakeConnection(RequestHandler):
         # An idle start() (aiohttp's loop over requests) is woken only if the request that
         # completes now is not answered directly: not for a head whose body is still to come.
         waiter = None
-        if self._direct is not None and (not queued or self._body_to_come):
+        if self._direct is not None and (not queued or self._began is not None):
             waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -281,35 +281,35 @@ class FakeConnection(RequestHandler):
             self._stop_head_timer()
             self._end_a_broken_body()
         if waiter is not None and self._messages and not waiter.done():
-            if len(self._messages) == 1:
-                if self._answer_directly(now):
-                    self._body_to_come = False
-                    return
-                if self._awaits_its_body():
-                    return
-            self._body_to_come = False
+            if len(self._messages) == 1 and (self._answer_directly(now) or self._awaits_its_body()):
+                return
+            self._began = None
             waiter.set_result(None)
+
+    def _queued_request(self) -> tuple[DirectRoutes, RawRequestMessage, StreamReader] | None:
+        """The one request queued, and what answers requests directly, unless it is a refusal
+        of aiohttp's, its body failed, or this connection answers nothing directly."""
+        message, payload = self._messages[0]
+        if self._direct is None or type(message) is not RawRequestMessage or payload.exception() is not None:
+            return None
+        return self._direct, message, payload
 
     def _awaits_its_body(self) -> bool:
         """Whether the one request queued would be answered directly once the rest of its body
         comes (Content-Length, within the limit), leaving start() asleep meanwhile."""
-        message, payload = self._messages[0]
-        direct = self._direct
-        if (
-            direct is None
-            or type(message) is not RawRequestMessage
-            or message.chunked
-            or payload.is_eof()
-            or payload.exception() is not None
-        ):
+        queued = self._queued_request()
+        if queued is None:
+            return False
+        direct, message, payload = queued
+        if message.chunked or payload.is_eof():
             return False
         length = message.headers.get("Content-Length")
-        if length is None or not length.isdigit() or direct.target(message, int(length)) is None:
+        target = None if length is None or not length.isdigit() else direct.target(message, int(length))
+        if target is None:
             return False
-        if not self._body_to_come:
-            self._body_to_come = True
+        if self._began is None:
             # It began now: a reset before its body ends makes it stale, as a routed one.
-            self._began = generations(direct, direct.routes[message.path][0])
+            self._began = generations(direct, target[0])
             # The body is no idle time: aiohttp's keep-alive timer must not close the connection
             # under it (start() sleeps on its waiter, which to that timer means idle).
             self._next_keepalive_close_time = math.inf
@@ -317,16 +317,11 @@ class FakeConnection(RequestHandler):
 
     def _answer_directly(self, now: float) -> bool:
         """Answer the one request queued, if it is one :mod:`omofake.http.direct` answers."""
-        message, payload = self._messages[0]
-        direct = self._direct
-        if (
-            direct is None
-            or type(message) is not RawRequestMessage
-            or not payload.is_eof()
-            or payload.exception() is not None
-            or self._force_close
-            or self._close
-        ):
+        queued = self._queued_request()
+        if queued is None:
+            return False
+        direct, message, payload = queued
+        if not payload.is_eof() or self._force_close or self._close:
             return False
         target = direct.target(message, payload.total_bytes)
         if target is None:
@@ -335,8 +330,7 @@ class FakeConnection(RequestHandler):
         # data_received(b"") back, and that must find this request gone and the connection busy.
         self._messages.popleft()
         self._direct_busy = True
-        began = self._began if self._body_to_come else None
-        self._body_to_come = False
+        began, self._began = self._began, None
         arrived = self._arrivals.popleft() if self._arrivals else now
         # What start() does for a request it takes from the queue.
         if self._parser is not None:
