@@ -799,19 +799,49 @@ def exchange_line(exchange: Exchange) -> str:
     # The token as the dialect names it (v1 api_token, v2 clientKey), masked.
     sent = exchange.token if exchange.token is not None else request.get("api_token")
     has_token = sent is not None or "api_token" in request
-    token = shown(mask_token(sent)) if has_token else "-"
-    line = f"{shown(exchange.method)} {shown(exchange.path)} {exchange.status} token={token}"
+    kind: Any = _ABSENT
     if exchange.type_job_id is not None or "type_job_id" in data:
-        line += f" type={shown(exchange.type_job_id or data.get('type_job_id'))}"
-    if exchange.job_id is not None:
-        line += f" job={exchange.job_id}"
-    if exchange.fault is not None:
-        line += f" fault={exchange.fault}"
+        kind = exchange.type_job_id or data.get("type_job_id")
     response = exchange.response
     said = response.get("message") or response.get("status")
+    key = (exchange.method, exchange.path, exchange.status, sent, has_token, kind, exchange.fault, said)
+    # Most lines repeat all but their job id: their parts are kept (text only, short only: a
+    # number token 1 and a boolean true would share a key, and a client's huge values no place).
+    cached = (
+        isinstance(sent, str)
+        and (kind is _ABSENT or isinstance(kind, str))
+        and isinstance(said, str)
+        and len(sent) + len(said) + len(exchange.path) <= _CACHED_TEXT
+    )
+    parts = _LINE_PARTS.get(key) if cached else None
+    if parts is None:
+        parts = _line_parts(exchange, sent, has_token, kind, said)
+        if cached:
+            if len(_LINE_PARTS) >= _CACHED_LINES:
+                _LINE_PARTS.clear()
+            _LINE_PARTS[key] = parts
+    job = exchange.job_id
+    return parts[0] if job is None else f"{parts[1]} job={job}{parts[2]}"
+
+
+def _line_parts(exchange: Exchange, sent: Any, has_token: bool, kind: Any, said: Any) -> tuple[str, str, str]:
+    # The line without a job id, and its two sides of where a job id goes.
+    token = shown(mask_token(sent)) if has_token else "-"
+    head = f"{shown(exchange.method)} {shown(exchange.path)} {exchange.status} token={token}"
+    if kind is not _ABSENT:
+        head += f" type={shown(kind)}"
+    tail = f" fault={exchange.fault}" if exchange.fault is not None else ""
     if isinstance(said, str) and has_token:
         said = hide_token(said, sent)
-    return f"{line} {shown(said)}"
+    tail += f" {shown(said)}"
+    return head + tail, head, tail
+
+
+_ABSENT = object()
+# Lines whose parts are kept, at most, and the longest text (token, message, path) kept.
+_CACHED_LINES = 1024
+_CACHED_TEXT = 512
+_LINE_PARTS: dict[tuple[Any, ...], tuple[str, str, str]] = {}
 
 
 #: The request log ``omofake serve`` adds to its journal's listeners unless ``--quiet``.
