@@ -49,9 +49,11 @@ def directs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     answered: list[str] = []
     real = direct.reply  # what omofake.http.connections calls, by the name it imported
 
-    def recording(routes: Any, dialect: Any, endpoint: str, message: Any, *rest: Any) -> direct.Reply:
-        answered.append(message.path)
-        return real(routes, dialect, endpoint, message, *rest)
+    def recording(
+        routes: Any, dialect: Any, endpoint: str, method: str, path: str, *rest: Any
+    ) -> direct.Reply:
+        answered.append(path)
+        return real(routes, dialect, endpoint, method, path, *rest)
 
     monkeypatch.setattr(connections, "reply", recording)
     return answered

@@ -51,7 +51,8 @@ from omofake.http.app import (
     MAX_BODY_KEY,
     dialect_for_path,
 )
-from omofake.http.direct import DirectRoutes, Reply, generations, reply
+from omofake.http.direct import DirectRoutes, Reply, content_length, generations, reply
+from omofake.http.wire import MORE, Head, read_head
 
 log = logging.getLogger("omofake")
 
@@ -197,6 +198,13 @@ class FakeConnection(RequestHandler):
         # While the one request queued waits for the rest of its body, to be answered directly:
         # the generations it began in (omofake.http.direct.generations); None otherwise.
         self._began: tuple[int, int] | None = None
+        # Until a byte is not of the strict shape (omofake.http.wire), omofake reads the
+        # connection itself and aiohttp's parser sees nothing: the bytes of the request being
+        # read; None once aiohttp reads the connection, from then on.
+        self._wire: bytearray | None = bytearray() if direct is not None else None
+        # The head of the request being read that way, once complete, and when it came.
+        self._wire_head: Head | None = None
+        self._wire_arrived = 0.0
         # Made by shutdown() when it waits for the direct answer under way, as aiohttp waits
         # for a routed request's handler.
         self._direct_sent: asyncio.Future[None] | None = None
@@ -256,6 +264,8 @@ class FakeConnection(RequestHandler):
             self._held_bytes += len(data)
             if self._held_bytes > self._read_bufsize:  # enough of it: the rest can wait in the socket
                 self._pause()
+            return
+        if self._wire is not None and self._read_directly(data, now):
             return
         # The first bytes of a head after an answer start the clock; the time before them is
         # keep-alive idleness, which aiohttp's keepalive_timeout (the idle timeout) bounds.
@@ -335,28 +345,96 @@ class FakeConnection(RequestHandler):
         # What start() does for a request it takes from the queue.
         if self._parser is not None:
             self._parser.message_consumed()
+        raw = payload.read_nowait(-1)
+        self._answer(
+            direct, target, message.method, message.path, content_length(message), raw, arrived, began
+        )
+        return True
+
+    def _read_directly(self, data: bytes, now: float) -> bool:
+        """Read a request of the strict shape (:mod:`omofake.http.wire`) without aiohttp's
+        parser, and answer it directly; False when the bytes read so far are not of that shape,
+        and aiohttp is to read them and every byte after them."""
+        if self._force_close or self._close:
+            return True  # as aiohttp: a closing connection reads nothing more
+        wire = self._wire
+        assert wire is not None and self._direct is not None
+        read: bytes | bytearray = data
+        if wire:
+            wire += data
+            read = wire
+        elif not data:
+            return True
+        head = self._wire_head or read_head(read)
+        if head is MORE:
+            if not wire:
+                wire += data
+                # The first bytes of a head start the clock, as in _receive.
+                if self._head_deadline is None and self._request_count == self._handled:
+                    self._start_head_timer()
+            return True
+        target = None if head is None else self._direct.endpoint(head.path, head.length)
+        if head is None or target is None or len(read) > head.end + head.length:
+            # Not of the shape, not answered directly, or pipelined: aiohttp's.
+            self._wire, self._wire_head = None, None
+            self._receive(bytes(read), now)
+            return True
+        if self._wire_head is None:
+            self._stop_head_timer()
+            self._wire_head, self._wire_arrived = head, now
+        if len(read) < head.end + head.length:  # the body is still coming
+            if not wire:
+                wire += data
+            if self._began is None:
+                # It began now: a reset before its body ends makes it stale, as a routed one; and
+                # the body is no idle time, which aiohttp's keep-alive timer must not cut.
+                self._began = generations(self._direct, target[0])
+                self._next_keepalive_close_time = math.inf
+            return True
+        raw = bytes(read[head.end :])
+        wire.clear()
+        began, self._began = self._began, None
+        self._wire_head = None
+        self._request_count += 1  # as aiohttp counts the requests it parses
+        self._answer(self._direct, target, "POST", head.path, head.length, raw, self._wire_arrived, began)
+        return True
+
+    def _answer(
+        self,
+        direct: DirectRoutes,
+        target: tuple[Dialect, str],
+        method: str,
+        path: str,
+        size: int | None,
+        raw: bytes,
+        arrived: float,
+        began: tuple[int, int] | None,
+    ) -> None:
+        self._direct_busy = True
         if self._manager is not None:
             self._manager.requests_count += 1
-        raw = payload.read_nowait(-1)
         self._next_keepalive_close_time = arrived + self._keepalive_timeout
         if self._turns is not None and target[0].state.behaviours.has_latency:
             # Decided on a later turn of the loop, one request a turn: when many arrive at once,
             # those read meanwhile are stamped as they come, not after every decision before them.
-            self._turns.add(partial(self._decide_directly, direct, target, message, raw, arrived, began))
+            self._turns.add(
+                partial(self._decide_directly, direct, target, method, path, size, raw, arrived, began)
+            )
         else:
-            self._decide_directly(direct, target, message, raw, arrived, began)
-        return True
+            self._decide_directly(direct, target, method, path, size, raw, arrived, began)
 
     def _decide_directly(
         self,
         direct: DirectRoutes,
         target: tuple[Dialect, str],
-        message: RawRequestMessage,
+        method: str,
+        path: str,
+        size: int | None,
         raw: bytes,
         arrived: float,
         began: tuple[int, int] | None,
     ) -> None:
-        answer = reply(direct, target[0], target[1], message, raw, began)
+        answer = reply(direct, target[0], target[1], method, path, size, raw, began)
         due = arrived + answer.delay
         if answer.delay > 0 and due > self._loop.time():
             self._next_keepalive_close_time = due + self._keepalive_timeout

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from http import HTTPStatus
 
@@ -60,11 +60,7 @@ class DirectRoutes:
             or message.version != HttpVersion11
             or message.should_close
             or message.upgrade
-            or size > self.largest
         ):
-            return None
-        target = self.routes.get(message.path)
-        if target is None:
             return None
         headers = message.headers
         if "Expect" in headers:
@@ -72,7 +68,15 @@ class DirectRoutes:
         encoding = headers.get("Content-Encoding")
         if encoding is not None and encoding.strip().lower() not in ("", "identity"):
             return None
-        if target[0].state.behaviours.has_faults:  # acted out on aiohttp's response objects
+        return self.endpoint(message.path, size)
+
+    def endpoint(self, path: str, size: int) -> tuple[Dialect, str] | None:
+        """The endpoint that answers a keep-alive HTTP/1.1 ``POST`` to ``path`` with a plain body
+        of ``size`` bytes directly, or None."""
+        if size > self.largest:
+            return None
+        target = self.routes.get(path)
+        if target is None or target[0].state.behaviours.has_faults:  # faults act on aiohttp's responses
             return None
         return target
 
@@ -100,20 +104,43 @@ class Reply:
             except Exception as exc:  # the routed path answers a failing journal with a 500, too
                 log.exception("omofake failed to journal an exchange")
                 status, body, content_type = 500, dumps(internal_error(self.dialect, exc)).encode(), _FAILED
-        return (
+        return _head(status, content_type, len(body)) + body
+
+
+def _head(status: int, content_type: str, length: int) -> bytes:
+    # Answers repeat their heads within a second (the Date's): made once, kept until it ticks.
+    date = rfc822_formatted_time()
+    if date != _heads.date:
+        _heads.date, _heads.made = date, {}
+    key = (status, content_type, length)
+    head = _heads.made.get(key)
+    if head is None:
+        head = _heads.made[key] = (
             f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n"
             f"Content-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            f"Date: {rfc822_formatted_time()}\r\n"
+            f"Content-Length: {length}\r\n"
+            f"Date: {date}\r\n"
             f"Server: {SERVER_SOFTWARE}\r\n\r\n"
-        ).encode("latin-1") + body
+        ).encode("latin-1")
+    return head
+
+
+@dataclass(slots=True)
+class _Heads:
+    date: str = ""
+    made: dict[tuple[int, str, int], bytes] = field(default_factory=dict)
+
+
+_heads = _Heads()
 
 
 def reply(
     routes: DirectRoutes,
     dialect: Dialect,
     endpoint: str,
-    message: RawRequestMessage,
+    method: str,
+    path: str,
+    size: int | None,
     raw: bytes,
     began: tuple[int, int] | None = None,
 ) -> Reply:
@@ -132,7 +159,7 @@ def reply(
         sent = dialect.render(answer.body)
         encoded = dumps(sent).encode()
     except Exception as exc:  # the last line of defence, as omofake.http.app._guarded's
-        log.exception("omofake failed on %s %s", message.method, message.path)
+        log.exception("omofake failed on %s %s", method, path)
         return Reply(500, dumps(internal_error(dialect, exc)).encode(), 0.0, dialect, _FAILED, None)
     finally:
         REQUEST_GENERATION.reset(stamp)
@@ -142,13 +169,13 @@ def reply(
         journal,
         dialect,
         endpoint,
-        message.method,
-        message.path,
+        method,
+        path,
         body,
         answer,
         sent,
         generation=generation,
-        size=_length(message),
+        size=size,
     )
     return Reply(answer.status, encoded, answer.delay, dialect, _ANSWERED, journal_it)
 
@@ -158,10 +185,10 @@ def generations(routes: DirectRoutes, dialect: Dialect) -> tuple[int, int]:
     return dialect.state.generation, routes.journal.generation
 
 
-def _length(message: RawRequestMessage) -> int | None:
-    # What aiohttp's request.content_length says: the header's value, None without one.
+def content_length(message: RawRequestMessage) -> int | None:
+    """What aiohttp's ``request.content_length`` says: the header's value, None without one."""
     value = message.headers.get("Content-Length")
     return int(value) if value is not None else None
 
 
-__all__ = ["DirectRoutes", "Reply", "generations", "reply"]
+__all__ = ["DirectRoutes", "Reply", "content_length", "generations", "reply"]
