@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import json.encoder
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -347,8 +348,23 @@ def _token(service: Dialect, body: Any) -> Any:
 # A name of its own, so that tests can see the waits the latency asks for.
 _sleep = asyncio.sleep
 
+
+def _compiled_dumps() -> Callable[[Any], str]:
+    # json.dumps without keywords, made once: JSONEncoder.encode builds its C encoder per call.
+    # No circular check: an answer is a tree the fake built (a cycle would still fail, later).
+    encoder = json.JSONEncoder()
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # an interpreter without the C accelerator
+        return encoder.encode
+    # markers, default, encoder, indent, separators, sort_keys, skipkeys, allow_nan: dumps' defaults.
+    encode = make(
+        None, encoder.default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+    return lambda value: "".join(encode(value, 0))
+
+
 #: json.dumps without keywords, minus its argument checks: the answers are small dicts of JSON types.
-dumps = json.JSONEncoder().encode
+dumps: Callable[[Any], str] = _compiled_dumps()
 _JOURNAL_GENERATION = web.RequestKey("omofake.journal_generation", int)
 
 
