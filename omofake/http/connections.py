@@ -8,8 +8,11 @@ complete request head within the app's header timeout, and, while it runs, logs 
 file descriptors once a minute rather than on every accept.
 
 The connection also answers the common request itself, from ``data_received``, without
-aiohttp's web layer (:mod:`omofake.http.direct`, which says which requests): it takes the
-request from aiohttp's queue before ``start()``, aiohttp's loop over requests, is woken for it.
+aiohttp's web layer (:mod:`omofake.http.direct`, which says which requests). While every byte a
+connection sent is of the strict shape of :mod:`omofake.http.wire`, the connection reads the
+requests itself and aiohttp's parser sees none of them; from the first byte that is not, aiohttp
+parses the connection, and the connection takes a request it may answer directly from aiohttp's
+queue before ``start()``, aiohttp's loop over requests, is woken for it.
 
 aiohttp offers no hook for any of this: :class:`FakeConnection` subclasses its
 ``RequestHandler`` and reads and sets a few of its attributes (``_request_count``,
