@@ -8,8 +8,10 @@ it has this exact shape, and gives every other byte stream to aiohttp:
 - the request line ``POST <path> HTTP/1.1``,
 - at most :data:`_MOST_HEADERS` header lines of token characters, a colon, and visible ASCII,
   spaces and tabs (no folding, no other control character, nothing above ``~``),
-- exactly one ``Content-Length`` of digits; no ``Transfer-Encoding``, ``Content-Encoding``,
-  ``Expect`` or ``Upgrade``; ``Connection`` absent or ``keep-alive``,
+- exactly one ``Content-Length`` of digits and one ``Host``; no ``Transfer-Encoding``,
+  ``Content-Encoding``, ``Expect``, ``Upgrade`` or ``Sec-WebSocket-Key1``; ``Connection`` absent
+  or ``keep-alive``; no second copy of a header aiohttp takes once (``Content-Type``,
+  ``User-Agent``, ``Server``, ...),
 - the whole head within :data:`_LONGEST_HEAD` bytes.
 
 Anything else, valid or not, is aiohttp's to judge (:func:`read_head` says None), so that a
@@ -38,11 +40,16 @@ _HEAD = re.compile(
 _LINES = re.compile(rb"POST /[!-~]* HTTP/1\.1\r\n(?:%s:[\t\x20-\x7e]*\r\n)*" % _TOKEN)
 _LINE_STARTS = re.compile(rb"(?:%s(?::[\t\x20-\x7e]*\r?)?|\r)?" % _TOKEN)
 _REQUEST_LINE_STARTS = re.compile(rb"POST /[!-~]*(?: (?:H(?:T(?:T(?:P(?:/(?:1(?:\.(?:1\r?)?)?)?)?)?)?)?)?)?")
-# Header lines that change how the body is read or the connection kept, in a lowered head that
-# _HEAD accepted (where a name follows a line's end).
-_FRAMING = re.compile(
-    rb"\n(?:content-(?:length|encoding)|connection|transfer-encoding|expect|upgrade):[^\r]*"
+# The header lines that change how the body is read or the connection kept, and those aiohttp
+# refuses twice (RFC 9110's singletons), or at all; in a lowered head that _HEAD accepted (where
+# a name follows a line's end).
+_NOTED = re.compile(
+    rb"\n(?:content-(?:length|encoding|type|location|range)|connection|transfer-encoding|expect|upgrade"
+    rb"|host|user-agent|etag|max-forwards|server|sec-websocket-key1):[^\r]*"
 )
+# Of those, the ones a strict head may have (once each).
+_SINGLETONS = b"content-type content-location content-range etag host max-forwards server user-agent"
+_ALLOWED = frozenset(b"\n" + name for name in _SINGLETONS.split())
 _START = b"POST /"
 
 
@@ -87,16 +94,23 @@ def _read(head: bytes) -> Head | None:
     if matched is None:
         return None
     length: int | None = None
-    for line in _FRAMING.findall(head.lower()):
+    seen: set[bytes] = set()
+    for line in _NOTED.findall(head.lower()):
         name, _, value = line.partition(b":")
+        if name in seen and name != b"\nconnection":
+            return None
+        seen.add(name)
         value = value.strip(b" \t")
         if name == b"\ncontent-length":
-            if length is not None or not value.isdigit() or len(value) > 15:
+            if not value.isdigit() or len(value) > 15:
                 return None
             length = int(value)
-        elif name != b"\nconnection" or value != b"keep-alive":
+        elif name == b"\nconnection":
+            if value != b"keep-alive":
+                return None
+        elif name not in _ALLOWED:
             return None
-    if length is None:
+    if length is None or b"\nhost" not in seen:  # HTTP/1.1 asks for a Host, and aiohttp too
         return None
     return Head(matched.group(1).decode("ascii"), length, len(head))
 
