@@ -47,6 +47,9 @@ DIRECT_KEY = web.AppKey("omofake.direct", bool)
 #: When the request arrived, on the loop's clock (set by omofake.http.connections.FakeConnection
 #: as the request's bytes are read; without it, when its handling began).
 ARRIVAL_KEY = web.RequestKey("omofake.arrival", float)
+#: The state's and the journal's generations when the request began, when it began before its
+#: handler (a body awaited to be answered directly, then routed): what its handler is stamped with.
+BEGAN_KEY: web.RequestKey[tuple[int, int]] = web.RequestKey("omofake.began", tuple)
 #: Where the running server serves its OpenAPI document (built from the schema files).
 OPENAPI_PATH = "/openapi.json"
 #: The control API's paths (omofake.http.control.CONTROL_PREFIX without its slash).
@@ -379,8 +382,11 @@ def _guarded(handler: Handler, journal: Journal, first: Dialect) -> Handler:
     state = first.state
 
     async def guarded(request: web.Request) -> web.StreamResponse:
-        request[_JOURNAL_GENERATION] = journal.generation
-        token = REQUEST_GENERATION.set(state.generation)
+        began = request.get(BEGAN_KEY)
+        if began is None:
+            began = state.generation, journal.generation
+        request[_JOURNAL_GENERATION] = began[1]
+        token = REQUEST_GENERATION.set(began[0])
         try:
             return await handler(request)
         except web.HTTPException as exc:

@@ -46,6 +46,7 @@ from omofake.dialects.base import Dialect
 from omofake.dialects.v1 import messages
 from omofake.http.app import (
     ARRIVAL_KEY,
+    BEGAN_KEY,
     DIALECTS_KEY,
     DIRECT_KEY,
     HEADER_TIMEOUT_KEY,
@@ -201,6 +202,9 @@ class FakeConnection(RequestHandler):
         # While the one request queued waits for the rest of its body, to be answered directly:
         # the generations it began in (omofake.http.direct.generations); None otherwise.
         self._began: tuple[int, int] | None = None
+        # The generations of the request start() takes next, when it began before that: its body
+        # was awaited to be answered directly, and it was routed once the body came.
+        self._began_routed: tuple[int, int] | None = None
         # Until a byte is not of the strict shape (omofake.http.wire), omofake reads the
         # connection itself and aiohttp's parser sees nothing: the bytes of the request being
         # read; None once aiohttp reads the connection, from then on.
@@ -296,7 +300,8 @@ class FakeConnection(RequestHandler):
         if waiter is not None and self._messages and not waiter.done():
             if len(self._messages) == 1 and (self._answer_directly(now) or self._awaits_its_body()):
                 return
-            self._began = None
+            # Routed after all: it began when its body was first awaited, and is stamped so.
+            self._began_routed, self._began = self._began, None
             waiter.set_result(None)
 
     def _queued_request(self) -> tuple[DirectRoutes, RawRequestMessage, StreamReader] | None:
@@ -501,6 +506,8 @@ class FakeConnection(RequestHandler):
     ) -> tuple[web.StreamResponse, bool]:
         # start() hands the queued messages over in order, one _handle_request each.
         request[ARRIVAL_KEY] = self._arrivals.popleft() if self._arrivals else self._loop.time()
+        if self._began_routed is not None:  # the first of them began before now
+            request[BEGAN_KEY], self._began_routed = self._began_routed, None
         try:
             return await super()._handle_request(request, *args, **kwargs)
         finally:
