@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Callable
 from functools import partial
 from itertools import repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 from aiohttp.http_parser import HttpRequestParser, RawRequestMessage
@@ -154,6 +154,23 @@ class Turns:
             if self._queue:
                 # Not a loop over the queue: the loop polls its sockets before the next item.
                 self._loop.call_soon(self._next)
+
+
+class _Direct(NamedTuple):
+    """A request read, to be answered directly."""
+
+    routes: DirectRoutes
+    #: The dialect and endpoint that answer it.
+    target: tuple[Dialect, str]
+    method: str
+    path: str
+    #: Its Content-Length, if it has one.
+    size: int | None
+    raw: bytes
+    #: When it arrived (its head), on the loop's clock.
+    arrived: float
+    #: The generations it began in, when its head came before its body (see FakeConnection).
+    began: tuple[int, int] | None
 
 
 class _Server(web.Server):
@@ -355,7 +372,9 @@ class FakeConnection(RequestHandler):
             self._parser.message_consumed()
         raw = payload.read_nowait(-1)
         self._answer(
-            direct, target, message.method, message.path, content_length(message), raw, arrived, began
+            _Direct(
+                direct, target, message.method, message.path, content_length(message), raw, arrived, began
+            )
         )
         return True
 
@@ -404,46 +423,36 @@ class FakeConnection(RequestHandler):
         began, self._began = self._began, None
         self._wire_head = None
         self._request_count += 1  # as aiohttp counts the requests it parses
-        self._answer(self._direct, target, "POST", head.path, head.length, raw, self._wire_arrived, began)
+        self._answer(
+            _Direct(self._direct, target, "POST", head.path, head.length, raw, self._wire_arrived, began)
+        )
         return True
 
-    def _answer(
-        self,
-        direct: DirectRoutes,
-        target: tuple[Dialect, str],
-        method: str,
-        path: str,
-        size: int | None,
-        raw: bytes,
-        arrived: float,
-        began: tuple[int, int] | None,
-    ) -> None:
+    def _answer(self, request: _Direct) -> None:
         self._direct_busy = True
         if self._manager is not None:
             self._manager.requests_count += 1
-        self._next_keepalive_close_time = arrived + self._keepalive_timeout
-        if self._turns is not None and target[0].state.behaviours.has_latency:
+        self._next_keepalive_close_time = request.arrived + self._keepalive_timeout
+        if self._turns is not None and request.target[0].state.behaviours.has_latency:
             # Decided on a later turn of the loop, one request a turn: when many arrive at once,
             # those read meanwhile are stamped as they come, not after every decision before them.
-            self._turns.add(
-                partial(self._decide_directly, direct, target, method, path, size, raw, arrived, began)
-            )
+            self._turns.add(partial(self._decide_directly, request))
         else:
-            self._decide_directly(direct, target, method, path, size, raw, arrived, began)
+            self._decide_directly(request)
 
-    def _decide_directly(
-        self,
-        direct: DirectRoutes,
-        target: tuple[Dialect, str],
-        method: str,
-        path: str,
-        size: int | None,
-        raw: bytes,
-        arrived: float,
-        began: tuple[int, int] | None,
-    ) -> None:
-        answer = reply(direct, target[0], target[1], method, path, size, raw, began)
-        due = arrived + answer.delay
+    def _decide_directly(self, request: _Direct) -> None:
+        dialect, endpoint = request.target
+        answer = reply(
+            request.routes,
+            dialect,
+            endpoint,
+            request.method,
+            request.path,
+            request.size,
+            request.raw,
+            request.began,
+        )
+        due = request.arrived + answer.delay
         if answer.delay > 0 and due > self._loop.time():
             self._next_keepalive_close_time = due + self._keepalive_timeout
             self._loop.call_at(due, self._send_directly, answer)
