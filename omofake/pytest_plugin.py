@@ -61,8 +61,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 # pytest imports this module in every run of every project that has omofake installed: the
-# server, the client and their dependencies (aiohttp, faker, jsonschema) load only when a test
-# asks for a fixture.
+# server, the client and their dependencies (aiohttp, jsonschema) load only when a test asks for
+# a fixture; faker only when a job's result needs it (omofake/core/draws.py).
 if TYPE_CHECKING:
     from omofake.client import OmoClient
     from omofake.contract.validation import Violation

@@ -9,7 +9,7 @@ import pytest
 from omofake.contract import validate_request, validate_response
 from omofake.contract.registry import load_schema
 from omofake.core.catalogue import CATALOGUE, JobType
-from omofake.core.jobs import random_source
+from omofake.core.draws import Draws
 
 from .helpers import PNG, RESULT_FORMATS, create_body
 
@@ -73,7 +73,7 @@ def test_image_counts_agree(type_id: str) -> None:
 @pytest.mark.parametrize("type_id", TYPES)
 def test_generated_results_fit_the_response_schema(type_id: str) -> None:
     job_type = CATALOGUE[type_id]
-    fake = random_source(0)
+    fake = Draws(0)
     views = [{}, {"width_view": 1, "height_view": 1}, {"width_view": 340.5, "height_view": 212}]
     for i in range(300):
         answer = JobType.success_answer(job_type.make_result(fake, views[i % 3]))
@@ -85,7 +85,7 @@ def test_generated_results_fit_the_response_schema(type_id: str) -> None:
 
 
 def test_results_look_real() -> None:
-    fake = random_source(1)
+    fake = Draws(1)
     tiles = [CATALOGUE["13"].make_result(fake) for _ in range(200)]
     assert all(1 <= int(i) <= 9 for t in tiles for i in t.split("|"))
     assert all(t.split("|") == sorted(t.split("|"), key=int) for t in tiles)

@@ -27,7 +27,7 @@ from omofake.contract.fastcheck import compile_schema
 from omofake.contract.registry import request_check, request_validator
 from omofake.contract.validation import loads_json, reject_json_constant
 from omofake.core.catalogue import CATALOGUE
-from omofake.core.jobs import random_source
+from omofake.core.draws import Draws
 from omofake.core.journal import Exchange, now_utc
 from omofake.dialects.v1.service import parse_body
 from omofake.http import app as http_app
@@ -180,7 +180,7 @@ def test_json_constants_are_still_refused(constant: str) -> None:
 
 
 def results(seed: int) -> dict[str, list[str]]:
-    source = random_source(seed)
+    source = Draws(seed)
     return {t: [CATALOGUE[t].make_result(source, {}) for _ in range(20)] for t in CATALOGUE}
 
 

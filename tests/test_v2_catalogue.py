@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faker import Generator
-from faker.providers import BaseProvider
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from omofake.core.draws import Draws
 from omofake.dialects.v2.errors import ERRORS, error_answer
 from omofake.dialects.v2.tasks import (
     DECISIONS,
@@ -76,11 +75,9 @@ def errors(name: str, instance: Any, pointer: str = "") -> list[str]:
     return [e.message for e in validator(name, pointer).iter_errors(instance)]
 
 
-def source(seed: int) -> BaseProvider:
-    """Faker's base provider on a seeded generator of its own, as the job store makes them."""
-    generator = Generator()
-    generator.seed_instance(seed)
-    return BaseProvider(generator)
+def source(seed: int) -> Draws:
+    """A seeded source of draws of its own, as the job store makes them."""
+    return Draws(seed)
 
 
 def request(task: Mapping[str, Any]) -> dict[str, Any]:

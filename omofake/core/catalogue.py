@@ -18,17 +18,22 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:
     from faker.providers import BaseProvider
 
+    from omofake.core.draws import Draws
+
 _NO_DATA: Mapping[str, Any] = MappingProxyType({})
 
 
 class ResultMaker(Protocol):
-    """Makes a result from Faker's base provider (seeded by the job store) and the job's ``data``
-    (types whose result depends on what the client sent, such as ``width_view``)."""
+    """Makes a result from the job store's seeded :class:`~omofake.core.draws.Draws` and the
+    job's ``data`` (types whose result depends on what the client sent, such as ``width_view``)."""
 
-    def __call__(self, fake: BaseProvider, data: Mapping[str, Any] = _NO_DATA, /) -> str: ...
+    def __call__(self, draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str: ...
 
 
-# Result makers. Each draws from ``fake`` only, so a seed repeats the results.
+# Result makers. Each draws from ``draws`` only, so a seed repeats the results. Those that need
+# only numbers, samples and choices use ``draws.random`` and so never import Faker (see
+# omofake/core/draws.py); the others use Faker's base provider, ``draws.faker``, as they always
+# did, so that a seed keeps drawing the same results.
 
 _BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -38,37 +43,37 @@ _TILES = range(1, 10)
 _MAX_VIEW = 100_000
 
 
-def tile_indices(fake: BaseProvider, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+def tile_indices(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
     """Tiles to click on a 3x3 grid, 1-based, ascending, e.g. ``"2|5|9"``."""
-    rng = fake.generator.random
+    rng = draws.random
     return "|".join(str(i) for i in sorted(rng.sample(_TILES, rng.randint(2, 4))))
 
 
-def rotation_angle(fake: BaseProvider, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+def rotation_angle(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
     """A rotation in whole degrees, e.g. ``"50"``."""
-    return str(fake.generator.random.randint(0, 359))
+    return str(draws.random.randint(0, 359))
 
 
-def drag_x(fake: BaseProvider, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+def drag_x(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
     """The X pixel to drag a slider piece to, within a typical 280-340 px wide background."""
-    return str(fake.generator.random.randint(40, 280))
+    return str(draws.random.randint(40, 280))
 
 
-def captcha_text(fake: BaseProvider, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+def captcha_text(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
     """Short text as read off a distorted image; captcha alphabets drop look-alikes such as 0/o, 1/l."""
-    # The seeded generator's own random.Random, directly: Faker's lexify costs 4 µs a result.
-    rng = fake.generator.random
+    # The seeded random.Random, directly: Faker's lexify costs 4 µs a result (and Faker's import).
+    rng = draws.random
     return "".join(rng.choices(_CAPTCHA_LETTERS, k=rng.randint(4, 6)))
 
 
-def audio_text(fake: BaseProvider, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+def audio_text(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
     """The letters heard in an audio captcha, as the page's ``"ABCDEF"``."""
-    return "".join(fake.generator.random.choices(_UPPER, k=6))
+    return "".join(draws.random.choices(_UPPER, k=6))
 
 
-def position(fake: BaseProvider, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+def position(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
     """A 1-based position in a FunCaptcha gallery (the widget starts on image 1), e.g. ``"5"``."""
-    return str(fake.generator.random.randint(1, 6))
+    return str(draws.random.randint(1, 6))
 
 
 def view_size(data: Mapping[str, Any], default: tuple[int, int]) -> tuple[int, int]:
@@ -93,7 +98,8 @@ def _between(fake: BaseProvider, size: int, low: float, high: float) -> int:
 def slider_offset(default_width: int) -> ResultMaker:
     """The X offset to drag a slider by, within the ``width_view`` sent (else ``default_width``)."""
 
-    def make(fake: BaseProvider, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+    def make(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+        fake = draws.faker
         width, _ = view_size(data, (default_width, 0))
         return str(_between(fake, width, 0.15, 0.8))
 
@@ -103,7 +109,8 @@ def slider_offset(default_width: int) -> ResultMaker:
 def two_points(default_view: tuple[int, int]) -> ResultMaker:
     """Two distinct points to click, ``"x1|y1|x2|y2"``, within the view sent (else ``default_view``)."""
 
-    def make(fake: BaseProvider, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+    def make(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+        fake = draws.faker
         width, height = view_size(data, default_view)
         first = (_between(fake, width, 0.05, 0.95), _between(fake, height, 0.05, 0.95))
         second = first
@@ -120,7 +127,8 @@ def drag_points(default_view: tuple[int, int]) -> ResultMaker:
     """A horizontal drag on a phone screenshot, ``"x1|y1|x2|y2"``: from the slider's knob on the
     left to the right, at the same height, within the view sent (else ``default_view``)."""
 
-    def make(fake: BaseProvider, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+    def make(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+        fake = draws.faker
         width, height = view_size(data, default_view)
         x1, y = _between(fake, width, 0.08, 0.2), _between(fake, height, 0.55, 0.7)
         x2 = max(x1, _between(fake, width, 0.3, 0.9))
@@ -132,7 +140,8 @@ def drag_points(default_view: tuple[int, int]) -> ResultMaker:
 def point_list(default_view: tuple[int, int]) -> ResultMaker:
     """Points to tap as JSON text inside the result string, ``'[{"x": 721, "y": 1945}, ...]'``."""
 
-    def make(fake: BaseProvider, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+    def make(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+        fake = draws.faker
         width, height = view_size(data, default_view)
         points = [
             {"x": _between(fake, width, 0.1, 0.9), "y": _between(fake, height, 0.3, 0.9)}
@@ -151,13 +160,15 @@ def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def recaptcha_token(fake: BaseProvider, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+def recaptcha_token(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
     """A reCAPTCHA response token as Google issues them: ``03A`` and 400-odd base64url characters."""
+    fake = draws.faker
     return "03A" + _chars(fake, _BASE64URL, fake.random_int(440, 560))
 
 
-def hcaptcha_token(fake: BaseProvider, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+def hcaptcha_token(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
     """An hCaptcha response token: ``P1_`` and a JWT (header ``eyJ0eXAiOiJKV1Qi...``, payload, signature)."""
+    fake = draws.faker
     header = _b64url(b'{"typ":"JWT","alg":"HS256"}')
     claims = {
         "pd": 0,
@@ -173,7 +184,8 @@ def arkose_token(public_key: str) -> ResultMaker:
     """An Arkose Labs (FunCaptcha) session token for the site whose public key is ``public_key``:
     ``<17 hex>.<10 digits>|r=ap-southeast-1|meta=3|...|pk=<key>|...``, as the pages show it."""
 
-    def make(fake: BaseProvider, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+    def make(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
+        fake = draws.faker
         session = f"{fake.hexify('^' * 17)}.{fake.numerify('%#########')}"
         return "|".join(
             (

@@ -10,23 +10,12 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
-from faker import Generator
-from faker.providers import BaseProvider
-
 from omofake.core.behaviour import Behaviour, UserCodeError, check_bound
 from omofake.core.catalogue import CATALOGUE, JobType
 from omofake.core.clock import Clock, MonotonicClock
+from omofake.core.draws import Draws
 
 Status = Literal["running", "success", "fail"]
-
-
-def random_source(seed: int | None = None) -> BaseProvider:
-    """Faker's base provider on a generator of its own: all the results need (numbers, samples,
-    letters). A full ``Faker()`` loads every provider of its locale, some 20 ms that each test
-    session would pay when its first test starts the fake."""
-    generator = Generator()
-    generator.seed_instance(seed)
-    return BaseProvider(generator)
 
 
 #: How much of a job's ``input`` text the store keeps (the journal has the request as sent): a
@@ -118,7 +107,7 @@ class JobStore(Mapping[int, Job]):
         self._finished: deque[Job] = deque()
         self._created: deque[int] = deque()
         self._lock = threading.Lock()
-        self._fake = random_source()
+        self._draws = Draws()
         self._next_id = 0
         self.reset(seed)
 
@@ -139,9 +128,10 @@ class JobStore(Mapping[int, Job]):
         """Restart the random source (and so the ids and results to come), keeping the jobs."""
         with self._lock:
             self.seed = seed
-            self._fake.generator.seed_instance(seed)
+            self._draws.seed(seed)
             # Real ids are six-digit and up; a random start keeps tests from relying on "1".
-            self._next_id = self._fake.random_int(100_000, 899_999)
+            # (What Faker's random_int(100_000, 899_999) drew, when the source was Faker's.)
+            self._next_id = self._draws.random.randrange(100_000, 900_000)
 
     def create(
         self,
@@ -152,7 +142,7 @@ class JobStore(Mapping[int, Job]):
         images: int,
         data: Mapping[str, Any] | None = None,
         generation: int | None = None,
-        make_result: Callable[[BaseProvider, Mapping[str, Any]], str] | None = None,
+        make_result: Callable[[Draws, Mapping[str, Any]], str] | None = None,
         token: str | None = None,
     ) -> Job:
         """Make a job. A ``result`` function of the behaviour runs outside the store's lock (it
@@ -166,9 +156,9 @@ class JobStore(Mapping[int, Job]):
             self._next_id = job_id + 1
             rate = behaviour.fail_rate
             # Only a true probability draws, so a fixed outcome leaves the random stream alone.
-            failed = rate >= 1 or (rate > 0 and self._fake.generator.random.random() < rate)
+            failed = rate >= 1 or (rate > 0 and self._draws.random.random() < rate)
             maker = CATALOGUE[type_job_id].make_result if make_result is None else make_result
-            generated = maker(self._fake, data or {})
+            generated = maker(self._draws, data or {})
             job = Job(
                 job_id,
                 type_job_id,
@@ -249,7 +239,7 @@ class JobStore(Mapping[int, Job]):
         if rate >= 1 or rate <= 0:
             return rate >= 1
         with self._lock:
-            return bool(self._fake.generator.random.random() < rate)
+            return bool(self._draws.random.random() < rate)
 
     def forget_token(self, token: str) -> None:
         """Forget the jobs that ``token`` created."""

@@ -15,9 +15,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Final
-
-from faker.providers import BaseProvider
+from typing import TYPE_CHECKING, Any, Final
 
 from omofake.contract.validation import Violation, loads_json
 from omofake.core.behaviour import Behaviour, Latency, UserCodeError, register_job_type
@@ -28,6 +26,9 @@ from omofake.dialects.base import Answer, Route, unless_faulted
 from omofake.dialects.v2.checks import code_of, request_violations
 from omofake.dialects.v2.errors import ERRORS, error_answer
 from omofake.dialects.v2.tasks import PROCESSING_ANSWER, TASK_CLASSES, TaskClass, fail_answer
+
+if TYPE_CHECKING:
+    from omofake.core.draws import Draws
 
 for _class in TASK_CLASSES.values():
     # job_type="TiktokRotateWebTask" scopes the knobs of v1's type 23 and the other way round.
@@ -175,8 +176,8 @@ class V2Service:
         kept = {k: v for k, v in task.items() if k not in images}
         count = sum(len(v) if isinstance(v, list) else 1 for k, v in task.items() if k in images)
 
-        def solve(fake: BaseProvider, data: Mapping[str, Any]) -> str:
-            return json.dumps(cls.make_solution(fake, task))
+        def solve(draws: Draws, data: Mapping[str, Any]) -> str:
+            return json.dumps(cls.make_solution(draws, task))
 
         try:
             job = self.store.create(

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:
     from faker.providers import BaseProvider
 
+    from omofake.core.draws import Draws
+
 #: The type words the pages use in their field tables (V2-15: the colour differs, not the word).
 FieldKind = Literal["String", "Number", "Bool", "Array of String"]
 
@@ -40,10 +42,10 @@ _PAGES = "v2/tai-lieu-api/"
 
 
 class SolutionMaker(Protocol):
-    """Makes a ``solution`` object from Faker's base provider (seeded by the job store) and the
-    ``task`` object the client sent (the view size, the number of images, the variant)."""
+    """Makes a ``solution`` object from the job store's seeded :class:`~omofake.core.draws.Draws`
+    and the ``task`` object the client sent (the view size, the number of images, the variant)."""
 
-    def __call__(self, fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]: ...
+    def __call__(self, draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,8 @@ def fail_answer() -> dict[str, Any]:
     }
 
 
-# Solution makers. Each draws from ``fake`` only, so a seed repeats the solutions.
+# Solution makers. Each draws from ``draws`` only, so a seed repeats the solutions; all use
+# Faker's base provider, ``draws.faker``, as they always did (omofake/core/draws.py).
 
 
 def _view(task: Mapping[str, Any], default: tuple[int, int]) -> tuple[int, int]:
@@ -183,27 +186,31 @@ def _count(task: Mapping[str, Any], name: str, default: int) -> int:
     return len(value) if isinstance(value, list) and value else default
 
 
-def text(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]:
+def text(draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]:
     """Text read off a distorted image (``{"text": "ABC"}``); captcha alphabets drop look-alikes."""
+    fake = draws.faker
     return {"text": fake.lexify("?" * fake.random_int(4, 6), letters="abcdefghjkmnpqrstuvwxyz23456789")}
 
 
-def recaptcha_token(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]:
+def recaptcha_token(draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]:
     """A reCAPTCHA response as Google issues them: ``03A`` and 400-odd base64url characters (the
     page's ``"3AHJ_Vuv..."`` is one cut short)."""
+    fake = draws.faker
     body = "".join(fake.random_choices(_BASE64URL, length=fake.random_int(440, 560)))
     return {"gRecaptchaResponse": "03A" + body}
 
 
-def recaptcha_tiles(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]:
+def recaptcha_tiles(draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]:
     """Tiles to click on the 3x3 grid, 0-based in reading order, ascending, and ``"type": "multi"``."""
+    fake = draws.faker
     count = fake.random_int(2, 4)
     return {"objects": sorted(fake.random_sample(range(9), length=count)), "type": "multi"}
 
 
-def hcaptcha_answer(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]:
+def hcaptcha_answer(draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]:
     """The three documented shapes: a grid of 9 ``queries`` gets ``objects`` (0-based); one canvas
     image gets ``drag`` boxes when the question asks to drag, else ``click`` coordinates."""
+    fake = draws.faker
     if _count(task, "queries", 1) == 9:
         return {"objects": sorted(fake.random_sample(range(9), length=fake.random_int(2, 4)))}
     canvas = (500, 500)
@@ -218,15 +225,17 @@ def hcaptcha_answer(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str,
     return {"type": "click", "coords": coords}
 
 
-def gallery_index(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]:
+def gallery_index(draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]:
     """A 1-based position in the FunCaptcha gallery (click the right arrow ``index - 1`` times)."""
+    fake = draws.faker
     return {"index": fake.random_int(1, 6)}
 
 
 def two_points(default_view: tuple[int, int]) -> SolutionMaker:
     """Two distinct points to click, ``pointA`` and ``pointB``, within the view sent."""
 
-    def make(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]:
+    def make(draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]:
+        fake = draws.faker
         view = _view(task, default_view)
         first = _point(fake, view)
         second = first
@@ -239,16 +248,18 @@ def two_points(default_view: tuple[int, int]) -> SolutionMaker:
     return make
 
 
-def rotate_ratio(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]:
+def rotate_ratio(draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]:
     """The rotation as a ratio 0..1 with two decimals (the page's ``0.76``): drag
     (slider length - button length) x (1 - rotate) pixels."""
+    fake = draws.faker
     return {"rotate": fake.random_int(1, 99) / 100}
 
 
 def end_x(default_width: int) -> SolutionMaker:
     """The X to drag the piece to, ``{"end": {"x": 150}}``, within the ``widthView`` sent."""
 
-    def make(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]:
+    def make(draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]:
+        fake = draws.faker
         width, _ = _view(task, (default_width, 1))
         return {"end": {"x": _between(fake, width, 0.15, 0.85)}}
 
@@ -259,7 +270,8 @@ def phone_drag(default_view: tuple[int, int], end2: bool) -> SolutionMaker:
     """A horizontal drag on a phone screenshot, from the knob on the left to the right at the same
     height; TikTok's page adds ``end2``, which its example makes equal to ``end``."""
 
-    def make(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]:
+    def make(draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]:
+        fake = draws.faker
         view = _view(task, default_view)
         y = _between(fake, view[1], 0.55, 0.7)
         x1 = _between(fake, view[0], 0.08, 0.2)
@@ -275,26 +287,28 @@ def phone_drag(default_view: tuple[int, int], end2: bool) -> SolutionMaker:
 _SHOPEE = (280, 170)
 
 
-def shopee_slider(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]:
+def shopee_slider(draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]:
     """Variant 2a (no ``typeCaptcha``): the X to drag to; 2b (``typeCaptcha: "rotate"``): the point
     where the piece goes, ``{"point": {"x": 153, "y": 78}}``."""
     if task.get("typeCaptcha") == "rotate":
-        return {"point": _point(fake, _SHOPEE, 0.2, 0.8)}
-    return end_x(_SHOPEE[0])(fake, task)
+        return {"point": _point(draws.faker, _SHOPEE, 0.2, 0.8)}
+    return end_x(_SHOPEE[0])(draws, task)
 
 
 def object_indices(cells: int) -> SolutionMaker:
     """Images to pick among ``cells``, 0-based (the pages' examples contain 0), ascending."""
 
-    def make(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]:
+    def make(draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]:
+        fake = draws.faker
         count = fake.random_int(1, min(4, cells))
         return {"objects": sorted(fake.random_sample(range(cells), length=count))}
 
     return make
 
 
-def icon_points(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]:
+def icon_points(draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]:
     """One point per anchor icon, in the icons' order, on the Geetest picture."""
+    fake = draws.faker
     view = (300, 200)
     return {"points": [_point(fake, view) for _ in range(_count(task, "anchorImageBase64s", 3))]}
 
@@ -302,15 +316,17 @@ def icon_points(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any
 def swap(cells: int) -> SolutionMaker:
     """Two distinct cells to swap, 0-based in reading order (Gobang 5x5, IconCrush 3x3)."""
 
-    def make(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]:
+    def make(draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]:
+        fake = draws.faker
         return {"swap_positions": fake.random_sample(range(cells), length=2)}
 
     return make
 
 
-def gap_rects(fake: BaseProvider, task: Mapping[str, Any], /) -> dict[str, Any]:
+def gap_rects(draws: Draws, task: Mapping[str, Any], /) -> dict[str, Any]:
     """The gap the piece goes into, ``{"rects": [{"x", "y", "w", "h"}]}``, inside the view sent
     (``heightView`` defaults to half the width)."""
+    fake = draws.faker
     width, _ = _view(task, (300, 1))
     width, height = _view(task, (width, max(1, width // 2)))
     w = max(1, min(width, _between(fake, width, 0.15, 0.2)))

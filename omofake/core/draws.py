@@ -1,0 +1,55 @@
+"""The fake's seeded random source: a ``random.Random``, and Faker's base provider on it when needed.
+
+Importing Faker costs some 55 ms (``faker.config`` scans the file system for its locales when
+imported; measured with ``python -X importtime`` and ``time.perf_counter`` on Faker 40.63 and
+Python 3.11): most of the first use of the pytest fixture, which every test session pays. Most
+results need only numbers, samples and choices, which ``random.Random`` draws itself; only the
+makers of tokens and coordinates use :class:`faker.providers.BaseProvider`'s methods
+(``random_int``, ``random_choices``, ``lexify``, ``hexify``...). So :attr:`Draws.faker` imports
+Faker the first time a result asks for it, and draws from the very same ``random.Random``: a
+seed repeats the same values, whichever of the two a result draws with, as when every draw went
+through Faker (``tests/test_seeded_draws.py``).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from faker.providers import BaseProvider
+
+
+class Draws:
+    """Where every seeded draw comes from: :attr:`random`, and :attr:`faker` on top of it."""
+
+    __slots__ = ("_faker", "random")
+
+    def __init__(self, seed: int | None = None) -> None:
+        #: The seeded source itself; Faker's provider draws from this same object.
+        self.random: random.Random = random.Random()
+        self._faker: BaseProvider | None = None
+        self.seed(seed)
+
+    def __repr__(self) -> str:
+        return f"<Draws, faker {'loaded' if self._faker is not None else 'not loaded'}>"
+
+    def seed(self, seed: int | None) -> None:
+        """Restart the source, as ``faker.Generator.seed_instance(seed)`` does (``None``: from the
+        system's randomness)."""
+        self.random.seed(seed)
+
+    @property
+    def faker(self) -> BaseProvider:
+        """Faker's base provider, drawing from :attr:`random` (Faker is imported on first use)."""
+        provider = self._faker
+        if provider is None:
+            from faker import Generator
+            from faker.providers import BaseProvider
+
+            generator = Generator()
+            # The same object, not a copy: draws through Faker and through random interleave
+            # in one stream, and seed() reseeds both.
+            generator.random = self.random
+            provider = self._faker = BaseProvider(generator)
+        return provider
