@@ -1,10 +1,13 @@
 """The fake's seeded random source: a ``random.Random``, and Faker's base provider on it when needed.
 
-Importing Faker costs some 55 ms (``faker.config`` scans the file system for its locales when
-imported; measured with ``python -X importtime`` and ``time.perf_counter`` on Faker 40.63 and
-Python 3.11): most of the first use of the pytest fixture, which every test session pays. Most
-results need only numbers, samples and choices, which ``random.Random`` draws itself; only the
-makers of tokens and coordinates use :class:`faker.providers.BaseProvider`'s methods
+Importing Faker is slow: ``faker.config`` scans the file system for its locales when imported.
+Measured on Faker 40.63 and Python 3.11: some 55 ms in a fresh interpreter (``time.perf_counter``
+around the import; ``python -X importtime`` agrees), 28-35 ms on top of what a running server has
+imported already (the first job of a type that needs Faker, against 1-2 ms for the next one).
+The pytest fixture's first use paid it in every test session, whatever the tests asked for.
+
+Most results need only numbers, samples and choices, which ``random.Random`` draws itself; only
+the makers of tokens and coordinates use :class:`faker.providers.BaseProvider`'s methods
 (``random_int``, ``random_choices``, ``lexify``, ``hexify``...). So :attr:`Draws.faker` imports
 Faker the first time a result asks for it, and draws from the very same ``random.Random``: a
 seed repeats the same values, whichever of the two a result draws with, as when every draw went
