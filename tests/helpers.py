@@ -18,6 +18,7 @@ import httpx
 import requests
 
 from omofake.core.catalogue import CATALOGUE
+from omofake.dialects.v2.tasks import TaskClass
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4).decode()
 TOKEN = "test-token-123456"
@@ -54,6 +55,20 @@ RESULT_FORMATS = {
     "52": r"\d{1,3}",
     "55": rf"\[{_POINT}(, {_POINT}){{1,4}}\]",
 }
+
+
+def valid_task(tc: TaskClass, image: str = PNG) -> dict[str, Any]:
+    """A v2 task with every required field of ``tc``, from the page's examples, ``image`` for
+    each image."""
+    task: dict[str, Any] = {"type": tc.name}
+    for f in tc.fields:
+        if not f.required:
+            continue
+        if f.kind == "Array of String":
+            task[f.name] = [image] * (f.lengths[0] if f.lengths else 2)
+        else:
+            task[f.name] = image if f.image else f.example
+    return task
 
 
 def job_data(type_job_id: str) -> dict[str, Any]:

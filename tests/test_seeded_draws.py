@@ -24,9 +24,9 @@ from omofake.core.state import FakeState
 from omofake.dialects.base import Answer
 from omofake.dialects.v1.service import FakeService
 from omofake.dialects.v2.service import V2Service
-from omofake.dialects.v2.tasks import TASK_CLASSES, TaskClass
+from omofake.dialects.v2.tasks import TASK_CLASSES
 
-from .helpers import PNG, job_data
+from .helpers import PNG, job_data, valid_task
 
 FIXTURE = Path(__file__).parent / "data" / "seeded_draws.json"
 SEEDS = (0, 1, 2, 12345)
@@ -49,22 +49,10 @@ def v1_bodies() -> list[dict[str, Any]]:
     return bodies
 
 
-def _valid_task(tc: TaskClass) -> dict[str, Any]:
-    task: dict[str, Any] = {"type": tc.name}
-    for f in tc.fields:
-        if not f.required:
-            continue
-        if f.kind == "Array of String":
-            task[f.name] = [PNG] * (f.lengths[0] if f.lengths else 2)
-        else:
-            task[f.name] = PNG if f.image else f.example
-    return task
-
-
 def v2_tasks() -> list[dict[str, Any]]:
     tasks: list[dict[str, Any]] = []
     for tc in TASK_CLASSES.values():
-        base = _valid_task(tc)
+        base = valid_task(tc)
         tasks.append(base)
         if tc.field("widthView"):
             tasks.append({**base, "widthView": 37, "heightView": 9})

@@ -32,6 +32,8 @@ from omofake.dialects.v2.tasks import (
     fail_answer,
 )
 
+from . import helpers
+
 ROOT = Path(__file__).resolve().parent.parent
 V2 = ROOT / "schemas" / "v2"
 NAMES = (
@@ -50,6 +52,13 @@ PNG = base64.b64encode(
         "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
     )
 ).decode("ascii")
+
+
+def valid_task(tc: TaskClass) -> dict[str, Any]:
+    """A task with every required field of ``tc``, from the page's examples (a real PNG for images)."""
+    return helpers.valid_task(tc, PNG)
+
+
 TASK_ID = "49f9f60a-c809-4af0-93c0-0409b72e67e0"
 
 
@@ -82,19 +91,6 @@ def source(seed: int) -> Draws:
 
 def request(task: Mapping[str, Any]) -> dict[str, Any]:
     return {"clientKey": "API_KEY", "task": dict(task)}
-
-
-def valid_task(tc: TaskClass) -> dict[str, Any]:
-    """A task with every required field of ``tc``, from the page's examples (images made real)."""
-    task: dict[str, Any] = {"type": tc.name}
-    for f in tc.fields:
-        if not f.required:
-            continue
-        if f.kind == "Array of String":
-            task[f.name] = [PNG] * (f.lengths[0] if f.lengths else 2)
-        else:
-            task[f.name] = PNG if f.image else f.example
-    return task
 
 
 # The files themselves.
