@@ -738,15 +738,23 @@ def _trickle_until_answered(connection: Wire, data: bytes) -> int:
     return len(data)
 
 
+@pytest.mark.parametrize(
+    ("bad", "breaks_at"),
+    [
+        (b"POST /api/getBalance HTTP/1.1\r\nHost: x\r\nBad Header\r\n", b"Bad "),
+        # Well-formed lines, but a second Host, which aiohttp refuses as the next header begins.
+        (b"POST /api/getBalance HTTP/1.1\r\nHost: x\r\nHost: y\r\nAccept: */*\r\n", b"Host: y"),
+    ],
+    ids=["a line without a colon", "a second Host"],
+)
 def test_a_bad_head_trickled_a_byte_a_send_is_refused_before_its_blank_line(
-    server: FakeServer, routed: FakeServer, heads: list[Reading]
+    server: FakeServer, routed: FakeServer, heads: list[Reading], bad: bytes, breaks_at: bytes
 ) -> None:
-    bad = b"POST /api/getBalance HTTP/1.1\r\nHost: x\r\nBad Header\r\n"
     answers = []
     for each in (server, routed):
         with connect(each) as connection:
             sent = _trickle_until_answered(connection, bad)
-            assert sent > bad.index(b"Bad "), "not answered before the bad bytes"
+            assert sent > bad.index(breaks_at), "not answered before the bad bytes"
             # Nothing more is sent (no blank line ends the head): a server waiting for it hangs here.
             answers.append(connection.read())
             assert not kept_alive(connection)

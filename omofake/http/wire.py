@@ -34,9 +34,9 @@ _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _HEAD = re.compile(
     rb"POST (/[!-~]*) HTTP/1\.1\r\n((?:%s:[\t\x20-\x7e]*\r\n){0,%d})\r\n" % (_TOKEN, _MOST_HEADERS)
 )
-# What an incomplete head may be so far: its whole lines of the strict shape, and the start of
-# one more (the request line's, a header's, or the blank line's), so that a head going wrong is
-# aiohttp's to refuse as soon as it goes wrong, not once it ends.
+# What an incomplete head may be so far: its whole lines of the strict shape (and the header
+# rules below), and the start of one more (the request line's, a header's, or the blank line's),
+# so that a head going wrong is aiohttp's to refuse as soon as it goes wrong, not once it ends.
 _LINES = re.compile(rb"POST /[!-~]* HTTP/1\.1\r\n(?:%s:[\t\x20-\x7e]*\r\n)*" % _TOKEN)
 _LINE_STARTS = re.compile(rb"(?:%s(?::[\t\x20-\x7e]*\r?)?|\r)?" % _TOKEN)
 _REQUEST_LINE_STARTS = re.compile(rb"POST /[!-~]*(?: (?:H(?:T(?:T(?:P(?:/(?:1(?:\.(?:1\r?)?)?)?)?)?)?)?)?)?")
@@ -93,9 +93,21 @@ def _read(head: bytes) -> Head | None:
     matched = _HEAD.fullmatch(head)
     if matched is None:
         return None
+    checked = _headers(head)
+    if checked is None:
+        return None
+    length, has_host = checked
+    if length is None or not has_host:  # HTTP/1.1 asks for a Host, and aiohttp too
+        return None
+    return Head(matched.group(1).decode("ascii"), length, len(head))
+
+
+def _headers(lines: bytes | bytearray) -> tuple[int | None, bool] | None:
+    """The Content-Length of header lines of the strict shape, and whether a Host is among them;
+    None when one of them breaks the strict shape."""
     length: int | None = None
     seen: set[bytes] = set()
-    for line in _NOTED.findall(head.lower()):
+    for line in _NOTED.findall(lines.lower()):
         name, _, value = line.partition(b":")
         if name in seen and name != b"\nconnection":
             return None
@@ -110,9 +122,7 @@ def _read(head: bytes) -> Head | None:
                 return None
         elif name not in _ALLOWED:
             return None
-    if length is None or b"\nhost" not in seen:  # HTTP/1.1 asks for a Host, and aiohttp too
-        return None
-    return Head(matched.group(1).decode("ascii"), length, len(head))
+    return length, b"\nhost" in seen
 
 
 # Heads read, at most (each under _LONGEST_HEAD bytes), with what was read of them.
@@ -128,7 +138,12 @@ def _may_become_head(data: bytes | bytearray) -> bool:
     cut = data.rfind(b"\r\n") + 2
     if cut == 1:
         return _REQUEST_LINE_STARTS.fullmatch(data) is not None
-    return _LINES.fullmatch(data, 0, cut) is not None and _LINE_STARTS.fullmatch(data, cut) is not None
+    return (
+        _LINES.fullmatch(data, 0, cut) is not None
+        and _LINE_STARTS.fullmatch(data, cut) is not None
+        # Its whole header lines so far: a second Host is aiohttp's to refuse at once, too.
+        and _headers(data[:cut]) is not None
+    )
 
 
 __all__ = ["MORE", "Head", "More", "read_head"]
