@@ -111,6 +111,32 @@ def test_the_log_line_names_a_fault_and_masks_a_v2_client_key() -> None:
     assert "token=v2-c***" in line and key not in line
 
 
+def test_a_kept_line_differs_by_its_job_id_and_never_mixes_tokens_of_other_types() -> None:
+    # The log keeps the parts of its lines that repeat: the job id still changes, a token
+    # spelled 1 and one spelled true still read as what they are, and the kept parts stay few.
+    from omofake import cli
+
+    first, second = exchange(), exchange()
+    object.__setattr__(second, "job_id", 654321)
+    assert exchange_line(first).replace("123456", "654321") == exchange_line(second)
+    numbered = Exchange(
+        "getBalance", "POST", "/api/getBalance", {"api_token": 1}, {"error": True}, 200, now_utc()
+    )
+    boolean = Exchange(
+        "getBalance", "POST", "/api/getBalance", {"api_token": True}, {"error": True}, 200, now_utc()
+    )
+    assert "token=<number>***" in exchange_line(numbered) and "token=<boolean>***" in exchange_line(boolean)
+    assert "token=<number>***" in exchange_line(numbered)  # asked again, after the boolean one
+    for n in range(3 * cli._CACHED_LINES):
+        token = f"token-{n:08d}"
+        line = exchange_line(exchange(api_token=token))
+        assert f"token={token[:4]}***" in line and token not in line
+    assert len(cli._LINE_PARTS) <= cli._CACHED_LINES
+    huge = "t" * 100_000
+    assert "token=tttt***" in exchange_line(exchange(api_token=huge))
+    assert not any(huge in key for key in cli._LINE_PARTS), "a client's huge value is not kept"
+
+
 def test_lines_of_one_loop_turn_are_written_together_after_it() -> None:
     stream = CountingStream()
     log = RequestLog(stream)
