@@ -870,3 +870,20 @@ def test_a_request_pipelined_behind_a_body_that_came_late_is_routed_in_order(
         assert "balance" in connection.read().json()
     assert directs == []  # two requests queued at once: aiohttp's loop answers both, in order
     assert [e.endpoint for e in server.requests] == ["createJob", "getBalance"]
+
+
+def test_an_answer_head_kept_within_a_second_carries_the_date_of_its_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Heads are made once per status, type and length, and made again when the Date ticks.
+    dates = iter(["Mon, 07 Dec 2026 01:00:00 GMT"] * 2 + ["Mon, 07 Dec 2026 01:00:01 GMT"] * 2)
+    monkeypatch.setattr(direct, "rfc822_formatted_time", lambda: next(dates))
+    first = direct._head(200, "application/json", 42)
+    assert direct._head(200, "application/json", 42) is first  # kept within the second
+    later = direct._head(200, "application/json", 42)
+    assert later != first and b"Date: Mon, 07 Dec 2026 01:00:01 GMT\r\n" in later
+    other = direct._head(500, "application/json; charset=utf-8", 7)
+    assert other.startswith(
+        b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json; charset=utf-8\r\n"
+    )
+    assert b"Content-Length: 7\r\n" in other and other.endswith(b"\r\n\r\n")
