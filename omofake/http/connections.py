@@ -279,9 +279,11 @@ class FakeConnection(RequestHandler):
             # Answered in order, after the direct answer under way, but read (and stamped) now,
             # as aiohttp reads what is pipelined: a latency counts from the arrival.
             held = self._held
-            if held and len(held[-1][0]) < _HELD_PIECE:
+            if held and len(held[-1][0]) < _HELD_PIECE and b"\r\n\r\n" not in held[-1][0]:
                 # A trickle (a byte a send) is kept in pieces, stamped with the last byte's
-                # arrival: later than the first's, so never answered early.
+                # arrival: later than the first's, so never answered early. Never past the end
+                # of a head: aiohttp drops the requests it completes in a read in which it meets
+                # a bad one, so a head it would have read on its own stays a read of its own.
                 held[-1] = (held[-1][0] + data, now)
             else:
                 held.append((data, now))
@@ -289,7 +291,8 @@ class FakeConnection(RequestHandler):
             if self._held_bytes > self._read_bufsize:  # enough of it: the rest can wait in the socket
                 self._pause()
             return
-        if self._wire is not None and self._read_directly(data, now):
+        if self._wire is not None:
+            self._read_directly(data, now)
             return
         # The first bytes of a head after an answer start the clock; the time before them is
         # keep-alive idleness, which aiohttp's keepalive_timeout (the idle timeout) bounds.
@@ -378,46 +381,54 @@ class FakeConnection(RequestHandler):
         )
         return True
 
-    def _read_directly(self, data: bytes, now: float) -> bool:
+    def _read_directly(self, data: bytes, now: float) -> None:
         """Read a request of the strict shape (:mod:`omofake.http.wire`) without aiohttp's
-        parser, and answer it directly; False when the bytes read so far are not of that shape,
-        and aiohttp is to read them and every byte after them."""
+        parser, and answer it directly; once the bytes read are not of that shape, hand them,
+        and every byte after them, to aiohttp."""
         if self._force_close or self._close:
-            return True  # as aiohttp: a closing connection reads nothing more
+            return  # as aiohttp: a closing connection reads nothing more
         wire = self._wire
         assert wire is not None and self._direct is not None
+        held = len(wire)
         read: bytes | bytearray = data
-        if wire:
+        if held:
             wire += data
             read = wire
         elif not data:
-            return True
+            return
         head = self._wire_head or read_head(read)
         if head is MORE:
-            if not wire:
+            if not held:
                 wire += data
                 # The first bytes of a head start the clock, as in _receive.
                 if self._head_deadline is None and self._request_count == self._handled:
                     self._start_head_timer()
-            return True
+            return
         target = None if head is None else self._direct.endpoint(head.path, head.length)
         if head is None or target is None or len(read) > head.end + head.length:
-            # Not of the shape, not answered directly, or pipelined: aiohttp's.
+            # Not of the shape, not answered directly, or pipelined: aiohttp's. What was held
+            # goes first, as a read of its own: aiohttp hands over a request whose head it has
+            # read before it parses what follows, and it drops the requests it completes in the
+            # read in which it meets a bad one (the held head of one, then its body and a bad
+            # request in a later read, get two answers from it, not one).
+            whole_head = self._wire_head is not None
             self._wire, self._wire_head = None, None
-            self._receive(bytes(read), now)
-            return True
+            if held:
+                self._receive(bytes(read[:held]), self._wire_arrived if whole_head else now)
+            self._receive(data, now)
+            return
         if self._wire_head is None:
             self._stop_head_timer()
             self._wire_head, self._wire_arrived = head, now
         if len(read) < head.end + head.length:  # the body is still coming
-            if not wire:
+            if not held:
                 wire += data
             if self._began is None:
                 # It began now: a reset before its body ends makes it stale, as a routed one; and
                 # the body is no idle time, which aiohttp's keep-alive timer must not cut.
                 self._began = generations(self._direct, target[0])
                 self._next_keepalive_close_time = math.inf
-            return True
+            return
         raw = bytes(read[head.end :])
         wire.clear()
         began, self._began = self._began, None
@@ -426,7 +437,6 @@ class FakeConnection(RequestHandler):
         self._answer(
             _Direct(self._direct, target, "POST", head.path, head.length, raw, self._wire_arrived, began)
         )
-        return True
 
     def _answer(self, request: _Direct) -> None:
         self._direct_busy = True
