@@ -75,8 +75,10 @@ _DIRECT_SUPPORTED = hasattr(HttpRequestParser, "message_consumed") and all(
     )
 )
 
-# Bytes held during a direct answer are kept in pieces of at least this many (see _receive).
+# Bytes held during a direct answer are kept in pieces of at least this many, and apart after a
+# head's end up to this many pieces (see _receive).
 _HELD_PIECE = 1024
+_HELD_APART = 64
 
 #: What asyncio says when accept() fails for want of file descriptors (EMFILE, ENFILE, ...).
 ACCEPT_EXHAUSTED = "socket.accept() out of system resource"
@@ -279,12 +281,14 @@ class FakeConnection(RequestHandler):
             # Answered in order, after the direct answer under way, but read (and stamped) now,
             # as aiohttp reads what is pipelined: a latency counts from the arrival.
             held = self._held
-            if held and len(held[-1][0]) < _HELD_PIECE and b"\r\n\r\n" not in held[-1][0]:
+            last = held[-1][0] if held else b""
+            if held and len(last) < _HELD_PIECE and (b"\r\n\r\n" not in last or len(held) >= _HELD_APART):
                 # A trickle (a byte a send) is kept in pieces, stamped with the last byte's
-                # arrival: later than the first's, so never answered early. Never past the end
-                # of a head: aiohttp drops the requests it completes in a read in which it meets
-                # a bad one, so a head it would have read on its own stays a read of its own.
-                held[-1] = (held[-1][0] + data, now)
+                # arrival: later than the first's, so never answered early. Not past the end of
+                # a head, but for a client that pipelines dozens: aiohttp drops the requests it
+                # completes in a read in which it meets a bad one, so a head it would have read
+                # on its own stays a read of its own.
+                held[-1] = (last + data, now)
             else:
                 held.append((data, now))
             self._held_bytes += len(data)
