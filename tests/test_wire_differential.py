@@ -29,7 +29,7 @@ from omofake import FakeServer
 from omofake.http import connections, wire
 from omofake.http.wire import Head
 
-from .helpers import TOKEN
+from .helpers import TOKEN, create_body
 from .test_direct import Wire
 from .test_wire import alike
 
@@ -41,6 +41,9 @@ _BODIES = [
     json.dumps({"clientKey": TOKEN}).encode(),
     b"",
     b"not json",
+    # A job made on both twins alike (the same seed, the same requests in the same order).
+    json.dumps(create_body()).encode(),
+    json.dumps({"api_token": TOKEN, "job_id": 1}).encode(),
 ]
 _REQUEST_LINES = [
     b"POST /api/getBalance HTTP/1.1",
@@ -48,6 +51,8 @@ _REQUEST_LINES = [
     b"POST /api/getBalance HTTP/1.1",
     b"POST /v2/getBalance HTTP/1.1",
     b"POST /api/createJob HTTP/1.1",
+    b"POST /api/createJob HTTP/1.1",
+    b"POST /api/getJobResult HTTP/1.1",
     b"POST /api/getBalance HTTP/1.0",
     b"post /api/getBalance HTTP/1.1",
     b"POST  /api/getBalance HTTP/1.1",
