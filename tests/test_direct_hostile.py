@@ -27,7 +27,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -443,12 +443,27 @@ def test_megabytes_pipelined_during_a_latency_are_answered_in_order_with_bounded
     _still_serving(server)
 
 
-def test_a_trickle_during_a_latency_is_held_in_pieces_not_a_byte_each(
-    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("count", "piece", "most"),
+    [
+        # 8 pipelined getBalance, a byte a send: pieces of a kilobyte, or ending at a head's end.
+        (8, 1, lambda size: size // 1024 + 8 + 1),
+        # 200 sent one by one: a piece per head for the first 64 pieces, then by the kilobyte.
+        (200, None, lambda size: 64 + size // 1024 + 1),
+    ],
+    ids=["a byte a send", "200 requests one by one"],
+)
+def test_what_comes_during_a_latency_is_held_in_pieces_not_an_object_per_byte_or_request(
+    server: FakeServer,
+    monkeypatch: pytest.MonkeyPatch,
+    count: int,
+    piece: int | None,
+    most: Callable[[int], int],
 ) -> None:
-    """A byte a send while a direct answer waits: the held bytes are kept in pieces of a
-    kilobyte or more (or ending at a head's end, for the first dozens), so a trickler cannot make
-    a connection hold an object per byte."""
+    """While a direct answer waits, what the client sends is held in pieces of a kilobyte or
+    more (ending at a head's end, for the first 64: aiohttp must get a head as a read of its
+    own), so a trickler cannot make a connection hold an object per byte, nor a pipeliner one
+    per request."""
     pieces: list[int] = []
     real_receive = connections.FakeConnection._receive
 
@@ -458,46 +473,18 @@ def test_a_trickle_during_a_latency_is_held_in_pieces_not_a_byte_each(
 
     monkeypatch.setattr(connections.FakeConnection, "_receive", recording)
     server.configure(create_latency=1.0)
-    second = request("/api/getBalance", {"api_token": TOKEN})
+    sent = request("/api/getBalance", {"api_token": TOKEN}) * count
     with socket.create_connection((server.host, server.port), timeout=GUARD) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.sendall(request("/api/createJob", create_body()))
-        for byte in second * 8:  # 8 pipelined getBalance, a byte a send
-            sock.sendall(bytes([byte]))
+        step = piece or len(sent) // count
+        for at in range(0, len(sent), step):
+            sock.sendall(sent[at : at + step])
             time.sleep(0.0005)
-        thread, received = _read_in_thread(sock, 9)
+        thread, received = _read_in_thread(sock, count + 1)
         _join(thread)
-    _check_in_order(_parse_answers(received[0]), ["createJob"] + ["getBalance"] * 8)
-    assert max(pieces) <= len(second) * 8 // 1024 + 8 + 1, f"{max(pieces)} pieces held"
-    server.configure(create_latency=0)
-    _still_serving(server)
-
-
-def test_many_requests_sent_one_by_one_during_a_latency_are_held_in_few_pieces(
-    server: FakeServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Each held head ends a piece (aiohttp must get it as a read of its own), but only for the
-    first dozens: 200 requests sent one by one during a wait are not 200 objects."""
-    pieces: list[int] = []
-    real_receive = connections.FakeConnection._receive
-
-    def recording(self: connections.FakeConnection, data: bytes, now: float) -> None:
-        real_receive(self, data, now)
-        pieces.append(len(self._held))
-
-    monkeypatch.setattr(connections.FakeConnection, "_receive", recording)
-    server.configure(create_latency=1.0)
-    second = request("/api/getBalance", {"api_token": TOKEN})
-    with socket.create_connection((server.host, server.port), timeout=GUARD) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.sendall(request("/api/createJob", create_body()))
-        for _ in range(200):
-            sock.sendall(second)
-            time.sleep(0.001)
-        thread, received = _read_in_thread(sock, 201)
-        _join(thread)
-    _check_in_order(_parse_answers(received[0]), ["createJob"] + ["getBalance"] * 200)
-    assert max(pieces) <= 64 + len(second) * 200 // 1024 + 1, f"{max(pieces)} pieces"
+    _check_in_order(_parse_answers(received[0]), ["createJob"] + ["getBalance"] * count)
+    assert max(pieces) <= most(len(sent)), f"{max(pieces)} pieces held"
     server.configure(create_latency=0)
     _still_serving(server)
 
