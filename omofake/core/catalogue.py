@@ -16,6 +16,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
+    import random
+
     from faker.providers import BaseProvider
 
     from omofake.core.draws import Draws
@@ -31,9 +33,9 @@ class ResultMaker(Protocol):
 
 
 # Result makers. Each draws from ``draws`` only, so a seed repeats the results. Those that need
-# only numbers, samples and choices use ``draws.random`` and so never import Faker (see
-# omofake/core/draws.py); the others use Faker's base provider, ``draws.faker``, as they always
-# did, so that a seed keeps drawing the same results.
+# only numbers, samples and choices (coordinates and offsets included) use ``draws.random`` and
+# so never import Faker (see omofake/core/draws.py); the tokens use Faker's base provider,
+# ``draws.faker``, as they always did, so that a seed keeps drawing the same results.
 
 _BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -89,19 +91,19 @@ def view_size(data: Mapping[str, Any], default: tuple[int, int]) -> tuple[int, i
     return read("width_view", default[0]), read("height_view", default[1])
 
 
-def _between(fake: BaseProvider, size: int, low: float, high: float) -> int:
+def _between(rng: random.Random, size: int, low: float, high: float) -> int:
     """A whole pixel in [low, high] of ``size`` (fractions), always inside 0 .. size - 1."""
     top = size - 1
-    return fake.random_int(min(top, int(size * low)), min(top, max(int(size * low), int(size * high))))
+    # randrange(a, b + 1) is what Faker's random_int(a, b) draws: the same values for a seed.
+    return rng.randrange(min(top, int(size * low)), min(top, max(int(size * low), int(size * high))) + 1)
 
 
 def slider_offset(default_width: int) -> ResultMaker:
     """The X offset to drag a slider by, within the ``width_view`` sent (else ``default_width``)."""
 
     def make(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
-        fake = draws.faker
         width, _ = view_size(data, (default_width, 0))
-        return str(_between(fake, width, 0.15, 0.8))
+        return str(_between(draws.random, width, 0.15, 0.8))
 
     return make
 
@@ -110,12 +112,12 @@ def two_points(default_view: tuple[int, int]) -> ResultMaker:
     """Two distinct points to click, ``"x1|y1|x2|y2"``, within the view sent (else ``default_view``)."""
 
     def make(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
-        fake = draws.faker
+        rng = draws.random
         width, height = view_size(data, default_view)
-        first = (_between(fake, width, 0.05, 0.95), _between(fake, height, 0.05, 0.95))
+        first = (_between(rng, width, 0.05, 0.95), _between(rng, height, 0.05, 0.95))
         second = first
         for _ in range(8):  # a 1-pixel view has one point only
-            second = (_between(fake, width, 0.05, 0.95), _between(fake, height, 0.05, 0.95))
+            second = (_between(rng, width, 0.05, 0.95), _between(rng, height, 0.05, 0.95))
             if second != first:
                 break
         return "|".join(str(n) for n in (*first, *second))
@@ -128,10 +130,10 @@ def drag_points(default_view: tuple[int, int]) -> ResultMaker:
     left to the right, at the same height, within the view sent (else ``default_view``)."""
 
     def make(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
-        fake = draws.faker
+        rng = draws.random
         width, height = view_size(data, default_view)
-        x1, y = _between(fake, width, 0.08, 0.2), _between(fake, height, 0.55, 0.7)
-        x2 = max(x1, _between(fake, width, 0.3, 0.9))
+        x1, y = _between(rng, width, 0.08, 0.2), _between(rng, height, 0.55, 0.7)
+        x2 = max(x1, _between(rng, width, 0.3, 0.9))
         return f"{x1}|{y}|{x2}|{y}"
 
     return make
@@ -141,11 +143,11 @@ def point_list(default_view: tuple[int, int]) -> ResultMaker:
     """Points to tap as JSON text inside the result string, ``'[{"x": 721, "y": 1945}, ...]'``."""
 
     def make(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
-        fake = draws.faker
+        rng = draws.random
         width, height = view_size(data, default_view)
         points = [
-            {"x": _between(fake, width, 0.1, 0.9), "y": _between(fake, height, 0.3, 0.9)}
-            for _ in range(fake.random_int(2, 5))
+            {"x": _between(rng, width, 0.1, 0.9), "y": _between(rng, height, 0.3, 0.9)}
+            for _ in range(rng.randrange(2, 6))
         ]
         return json.dumps(points)
 

@@ -6,8 +6,9 @@ around the import; ``python -X importtime`` agrees), 28-35 ms on top of what a r
 imported already (the first job of a type that needs Faker, against 1-2 ms for the next one).
 The pytest fixture's first use paid it in every test session, whatever the tests asked for.
 
-Most results need only numbers, samples and choices, which ``random.Random`` draws itself; only
-the makers of tokens and coordinates use :class:`faker.providers.BaseProvider`'s methods
+Most results need only numbers, samples and choices, which ``random.Random`` draws itself
+(coordinates and offsets too: Faker's ``random_int(a, b)`` is ``randrange(a, b + 1)``); only the
+makers of tokens and of v2 solutions use :class:`faker.providers.BaseProvider`'s methods
 (``random_int``, ``random_choices``, ``lexify``, ``hexify``...). So :attr:`Draws.faker` imports
 Faker the first time a result asks for it, and draws from the very same ``random.Random``: a
 seed repeats the same values, whichever of the two a result draws with, as when every draw went
