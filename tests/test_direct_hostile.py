@@ -141,33 +141,20 @@ def _trickle(connection: Wire, data: bytes) -> None:
 
 
 @pytest.mark.parametrize("latency", [0.0, 0.05])
+@pytest.mark.parametrize("trickled", ["the whole request", "its head, then its body at once"])
 def test_a_request_sent_a_byte_at_a_time_is_answered_once(
-    server: FakeServer, directs: list[str], latency: float
+    server: FakeServer, directs: list[str], latency: float, trickled: str
 ) -> None:
-    """Its head is complete before its body: the connection waits for the rest of the body,
-    leaving aiohttp's loop asleep, then answers it directly, once, and goes on."""
-    server.configure(create_latency=latency)
-    with wire(server) as connection:
-        _trickle(connection, request("/api/createJob", SMALL_CREATE))
-        answer = connection.read()
-        assert _nothing_more(connection), "a second answer to one request, or a close"
-        assert answer.status == 200 and answer.json()["message"] == "Create job success."
-        assert connection.ask(request("/api/getBalance", BALANCE)).json()["error"] is False
-    assert directs == ["/api/createJob", "/api/getBalance"]
-    assert [e.endpoint for e in server.requests] == ["createJob", "getBalance"]
-    _still_serving(server)
-
-
-@pytest.mark.parametrize("latency", [0.0, 0.05])
-def test_a_head_sent_a_byte_at_a_time_and_ended_with_its_body_is_answered_once_directly(
-    server: FakeServer, directs: list[str], latency: float
-) -> None:
+    """A byte a send: the whole request (its head is complete before its body: the connection
+    waits for the rest of the body, leaving aiohttp's loop asleep), or its head, ended by its
+    body in one send. It is answered directly, once, and the connection goes on."""
     server.configure(create_latency=latency)
     data = request("/api/createJob", SMALL_CREATE)
-    end = data.index(b"\r\n\r\n") + 3
+    end = len(data) if trickled == "the whole request" else data.index(b"\r\n\r\n") + 3
     with wire(server) as connection:
         _trickle(connection, data[:end])
-        connection.send(data[end:])
+        if end < len(data):
+            connection.send(data[end:])
         answer = connection.read()
         assert _nothing_more(connection), "a second answer to one request, or a close"
         assert answer.status == 200 and answer.json()["message"] == "Create job success."
