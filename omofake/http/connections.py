@@ -159,9 +159,8 @@ class Turns:
 
 
 class _Direct(NamedTuple):
-    """A request read, to be answered directly."""
+    """A request read, to be answered directly (by the connection's DirectRoutes)."""
 
-    routes: DirectRoutes
     #: The dialect and endpoint that answer it.
     target: tuple[Dialect, str]
     method: str
@@ -379,9 +378,7 @@ class FakeConnection(RequestHandler):
             self._parser.message_consumed()
         raw = payload.read_nowait(-1)
         self._answer(
-            _Direct(
-                direct, target, message.method, message.path, content_length(message), raw, arrived, began
-            )
+            _Direct(target, message.method, message.path, content_length(message), raw, arrived, began)
         )
         return True
 
@@ -438,9 +435,7 @@ class FakeConnection(RequestHandler):
         began, self._began = self._began, None
         self._wire_head = None
         self._request_count += 1  # as aiohttp counts the requests it parses
-        self._answer(
-            _Direct(self._direct, target, "POST", head.path, head.length, raw, self._wire_arrived, began)
-        )
+        self._answer(_Direct(target, "POST", head.path, head.length, raw, self._wire_arrived, began))
 
     def _answer(self, request: _Direct) -> None:
         self._direct_busy = True
@@ -456,8 +451,9 @@ class FakeConnection(RequestHandler):
 
     def _decide_directly(self, request: _Direct) -> None:
         dialect, endpoint = request.target
+        assert self._direct is not None  # a request answered directly was read with it
         answer = reply(
-            request.routes,
+            self._direct,
             dialect,
             endpoint,
             request.method,
