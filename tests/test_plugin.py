@@ -778,4 +778,9 @@ def test_fixture_overhead_benchmark_runs(tmp_path: Path) -> None:
     assert done.returncode == (0 if summary["met"] else 1)
     for name in ("omofake", "httpserver"):
         assert own[name]["per_test_setup_median"] > 0 and own[name]["per_test_call_median"] > 0
+        run = own[name]["runs"][0]
+        assert own[name]["without_first_use_median"] == run["wall"] - run["first_use"]
+    assert own["without_first_use_ratio"] == (
+        own["omofake"]["without_first_use_median"] / own["httpserver"]["without_first_use_median"]
+    )
     assert summary["faker_plugin"]["rounds"] == 1
