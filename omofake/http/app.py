@@ -20,7 +20,7 @@ from omofake.contract.openapi import openapi_document
 from omofake.contract.validation import Violation, reject_json_constant
 from omofake.core.behaviour import Fault
 from omofake.core.journal import Exchange, Journal, now_utc
-from omofake.core.state import REQUEST_GENERATION
+from omofake.core.state import REQUEST_GENERATION, FakeState
 from omofake.dialects.base import Answer, Dialect
 from omofake.http import jsonbody
 from omofake.http.bodies import BodyProblem, read_body
@@ -371,6 +371,12 @@ dumps: Callable[[Any], str] = _compiled_dumps()
 _JOURNAL_GENERATION = web.RequestKey("omofake.journal_generation", int)
 
 
+def generations(state: FakeState, journal: Journal) -> tuple[int, int]:
+    """The state's and the journal's generations now: what a request that begins now is stamped
+    with (routed, or answered directly by omofake.http.direct)."""
+    return state.generation, journal.generation
+
+
 def _guarded(handler: Handler, journal: Journal, first: Dialect) -> Handler:
     """``handler`` stamped with the state its request arrived in, its failures answered in the
     API's own error shape.
@@ -384,7 +390,7 @@ def _guarded(handler: Handler, journal: Journal, first: Dialect) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
         began = request.get(BEGAN_KEY)
         if began is None:
-            began = state.generation, journal.generation
+            began = generations(state, journal)
         request[_JOURNAL_GENERATION] = began[1]
         token = REQUEST_GENERATION.set(began[0])
         try:

@@ -54,8 +54,9 @@ from omofake.http.app import (
     JOURNAL_KEY,
     MAX_BODY_KEY,
     dialect_for_path,
+    generations,
 )
-from omofake.http.direct import DirectRoutes, Reply, content_length, generations, reply
+from omofake.http.direct import DirectRoutes, Reply, content_length, reply
 from omofake.http.wire import MORE, Head, read_head
 
 log = logging.getLogger("omofake")
@@ -218,7 +219,7 @@ class FakeConnection(RequestHandler):
         self._held: list[tuple[bytes, float]] = []
         self._held_bytes = 0
         # While the one request queued waits for the rest of its body, to be answered directly:
-        # the generations it began in (omofake.http.direct.generations); None otherwise.
+        # the generations it began in (omofake.http.app.generations); None otherwise.
         self._began: tuple[int, int] | None = None
         # The generations of the request start() takes next, when it began before that: its body
         # was awaited to be answered directly, and it was routed once the body came.
@@ -348,13 +349,18 @@ class FakeConnection(RequestHandler):
         target = None if length is None or not length.isdigit() else direct.target(message, int(length))
         if target is None:
             return False
-        if self._began is None:
-            # It began now: a reset before its body ends makes it stale, as a routed one.
-            self._began = generations(direct, target[0])
-            # The body is no idle time: aiohttp's keep-alive timer must not close the connection
-            # under it (start() sleeps on its waiter, which to that timer means idle).
-            self._next_keepalive_close_time = math.inf
+        self._await_body(target[0])
         return True
+
+    def _await_body(self, dialect: Dialect) -> None:
+        """Mark the request whose body is still coming as begun, once: a reset before its body
+        ends makes it stale, as a routed one; and the body is no idle time, which aiohttp's
+        keep-alive timer must not cut (start() sleeps on its waiter, which to that timer means
+        idle, and the wire reader leaves start() asleep too)."""
+        if self._began is None:
+            assert self._direct is not None  # only a request to be answered directly awaits its body
+            self._began = generations(dialect.state, self._direct.journal)
+            self._next_keepalive_close_time = math.inf
 
     def _answer_directly(self, now: float) -> bool:
         """Answer the one request queued, if it is one :mod:`omofake.http.direct` answers."""
@@ -424,11 +430,7 @@ class FakeConnection(RequestHandler):
         if len(read) < head.end + head.length:  # the body is still coming
             if not held:
                 wire += data
-            if self._began is None:
-                # It began now: a reset before its body ends makes it stale, as a routed one; and
-                # the body is no idle time, which aiohttp's keep-alive timer must not cut.
-                self._began = generations(self._direct, target[0])
-                self._next_keepalive_close_time = math.inf
+            self._await_body(target[0])
             return
         raw = bytes(read[head.end :])
         wire.clear()

@@ -32,7 +32,7 @@ from aiohttp.http_parser import RawRequestMessage
 from omofake.core.journal import Journal
 from omofake.core.state import NO_FAULTS, REQUEST_GENERATION
 from omofake.dialects.base import Dialect
-from omofake.http.app import decide, dumps, internal_error, record
+from omofake.http.app import decide, dumps, generations, internal_error, record
 
 log = logging.getLogger("omofake")
 
@@ -147,11 +147,11 @@ def reply(
     """Decide the answer to one request now (its job is made now, as a routed one's is).
 
     ``began``: the state's and the journal's generations when the request began (its head came
-    before its body), as :func:`generations` gave them; by default, now's. A request that began
-    before a reset is refused and journaled nowhere, as a routed one is.
+    before its body), as :func:`omofake.http.app.generations` gave them; by default, now's. A
+    request that began before a reset is refused and journaled nowhere, as a routed one is.
     """
     journal = routes.journal
-    state_generation, generation = generations(routes, dialect) if began is None else began
+    state_generation, generation = generations(dialect.state, journal) if began is None else began
     faults = NO_FAULTS.set(True)
     stamp = REQUEST_GENERATION.set(state_generation)
     try:
@@ -180,15 +180,10 @@ def reply(
     return Reply(answer.status, encoded, answer.delay, dialect, _ANSWERED, journal_it)
 
 
-def generations(routes: DirectRoutes, dialect: Dialect) -> tuple[int, int]:
-    """The state's and the journal's generations now: what a request that begins now is stamped with."""
-    return dialect.state.generation, routes.journal.generation
-
-
 def content_length(message: RawRequestMessage) -> int | None:
     """What aiohttp's ``request.content_length`` says: the header's value, None without one."""
     value = message.headers.get("Content-Length")
     return int(value) if value is not None else None
 
 
-__all__ = ["DirectRoutes", "Reply", "content_length", "generations", "reply"]
+__all__ = ["DirectRoutes", "Reply", "content_length", "reply"]
