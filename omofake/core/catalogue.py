@@ -91,7 +91,7 @@ def view_size(data: Mapping[str, Any], default: tuple[int, int]) -> tuple[int, i
     return read("width_view", default[0]), read("height_view", default[1])
 
 
-def _between(rng: random.Random, size: int, low: float, high: float) -> int:
+def pixel_between(rng: random.Random, size: int, low: float, high: float) -> int:
     """A whole pixel in [low, high] of ``size`` (fractions), always inside 0 .. size - 1."""
     top = size - 1
     # randrange(a, b + 1) is what Faker's random_int(a, b) draws: the same values for a seed.
@@ -103,7 +103,7 @@ def slider_offset(default_width: int) -> ResultMaker:
 
     def make(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
         width, _ = view_size(data, (default_width, 0))
-        return str(_between(draws.random, width, 0.15, 0.8))
+        return str(pixel_between(draws.random, width, 0.15, 0.8))
 
     return make
 
@@ -114,10 +114,10 @@ def two_points(default_view: tuple[int, int]) -> ResultMaker:
     def make(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
         rng = draws.random
         width, height = view_size(data, default_view)
-        first = (_between(rng, width, 0.05, 0.95), _between(rng, height, 0.05, 0.95))
+        first = (pixel_between(rng, width, 0.05, 0.95), pixel_between(rng, height, 0.05, 0.95))
         second = first
         for _ in range(8):  # a 1-pixel view has one point only
-            second = (_between(rng, width, 0.05, 0.95), _between(rng, height, 0.05, 0.95))
+            second = (pixel_between(rng, width, 0.05, 0.95), pixel_between(rng, height, 0.05, 0.95))
             if second != first:
                 break
         return "|".join(str(n) for n in (*first, *second))
@@ -132,8 +132,8 @@ def drag_points(default_view: tuple[int, int]) -> ResultMaker:
     def make(draws: Draws, data: Mapping[str, Any] = _NO_DATA, /) -> str:
         rng = draws.random
         width, height = view_size(data, default_view)
-        x1, y = _between(rng, width, 0.08, 0.2), _between(rng, height, 0.55, 0.7)
-        x2 = max(x1, _between(rng, width, 0.3, 0.9))
+        x1, y = pixel_between(rng, width, 0.08, 0.2), pixel_between(rng, height, 0.55, 0.7)
+        x2 = max(x1, pixel_between(rng, width, 0.3, 0.9))
         return f"{x1}|{y}|{x2}|{y}"
 
     return make
@@ -146,7 +146,7 @@ def point_list(default_view: tuple[int, int]) -> ResultMaker:
         rng = draws.random
         width, height = view_size(data, default_view)
         points = [
-            {"x": _between(rng, width, 0.1, 0.9), "y": _between(rng, height, 0.3, 0.9)}
+            {"x": pixel_between(rng, width, 0.1, 0.9), "y": pixel_between(rng, height, 0.3, 0.9)}
             for _ in range(rng.randrange(2, 6))
         ]
         return json.dumps(points)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from omofake.core.catalogue import pixel_between
+
 if TYPE_CHECKING:
     from faker.providers import BaseProvider
 
@@ -170,9 +172,9 @@ def _view(task: Mapping[str, Any], default: tuple[int, int]) -> tuple[int, int]:
 
 
 def _between(fake: BaseProvider, size: int, low: float, high: float) -> int:
-    """A whole pixel in [low, high] of ``size`` (fractions), always inside 0 .. size - 1."""
-    top = size - 1
-    return fake.random_int(min(top, int(size * low)), min(top, max(int(size * low), int(size * high))))
+    """v1's rule for a pixel in [low, high] of ``size`` (:func:`omofake.core.catalogue.pixel_between`),
+    drawn from the provider's own ``random.Random``: the values Faker's ``random_int`` drew."""
+    return pixel_between(fake.generator.random, size, low, high)
 
 
 def _point(
